@@ -1,0 +1,82 @@
+"""One typed settings tree, read at the edge.
+
+Settings come from the environment (``PILOTHOUSE_*``; nested fields use a double
+underscore, e.g. ``PILOTHOUSE_WORKSPACE__DEFAULT_QUOTA_BYTES``) and, at the CLI,
+from an optional file. Everything below the CLI receives a :class:`Settings`
+instance in its constructor and never reads the environment itself, so a test can
+build any configuration in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+
+
+class WorkspaceSettings(BaseModel):
+    """Limits of the workspace core."""
+
+    default_quota_bytes: int = Field(50 * GiB, ge=0)
+    """Quota of a new workspace, in bytes of stored versions (default 50 GiB)."""
+
+    max_file_bytes: int = Field(1 * GiB, ge=1)
+    """Largest single file version accepted, in bytes (default 1 GiB)."""
+
+    max_path_length: int = Field(1024, ge=16)
+    """Longest normalised path accepted, in characters (default 1024)."""
+
+    lock_default_ttl_seconds: int = Field(300, ge=1, le=3600)
+    """Lease of a lock when the caller names none, in seconds (default 300)."""
+
+    lock_max_wait_seconds: float = Field(60.0, ge=0)
+    """Longest an acquire may wait for a held lock, in seconds (default 60)."""
+
+    lock_poll_seconds: float = Field(0.05, gt=0)
+    """Interval between retries of a waiting acquire, in seconds (default 0.05)."""
+
+    claim_token_ttl_hours: int = Field(72, ge=1)
+    """Validity of an ownership-transfer claim token, in hours (default 72)."""
+
+    max_open_transfers: int = Field(5, ge=1)
+    """Open ownership transfers allowed per workspace (default 5)."""
+
+    blob_gc_grace_seconds: int = Field(3600, ge=0)
+    """Age an unreferenced blob must reach before garbage collection removes it (1 h)."""
+
+
+class DatabaseSettings(BaseModel):
+    """Where the system of record lives."""
+
+    url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///$PILOTHOUSE_HOME/pilothouse.db``."""
+
+    busy_timeout_seconds: float = Field(30.0, gt=0)
+    """How long SQLite waits for a competing writer before giving up (default 30 s)."""
+
+
+class Settings(BaseSettings):
+    """The root of the tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PILOTHOUSE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path(".pilothouse")
+    """Data directory: database, blobs and the local identity (``$PILOTHOUSE_HOME``)."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    workspace: WorkspaceSettings = WorkspaceSettings()
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.home / 'pilothouse.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"

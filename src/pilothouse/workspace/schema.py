@@ -1,0 +1,260 @@
+"""The relational schema, written once for SQLite and PostgreSQL.
+
+SQLAlchemy Core tables, no ORM: the service issues explicit statements, so what
+runs is what you read. Portability rules kept here:
+
+- timestamps go through :class:`UTCDateTime` (naive UTC at rest, aware UTC in
+  Python), which both engines round-trip to the microsecond;
+- paths use binary collation (``"C"`` on PostgreSQL, SQLite's default) so range
+  scans and ordering follow code points, as :mod:`pilothouse.workspace.paths` assumes;
+- per-workspace counters (event cursor, fencing token) live on the workspace row:
+  incrementing them inside a transaction serialises writers of that workspace on
+  PostgreSQL, and SQLite serialises all writers anyway (``BEGIN IMMEDIATE``);
+- "one live file per path" is a partial unique index, which both engines support.
+
+The schema is owned by Alembic migrations (``migrations/versions``); a test checks
+that the migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def PathString() -> String:  # noqa: N802 - reads as a type in table definitions
+    """A path column compared by code point on every engine."""
+    return String(4096).with_variant(String(4096, collation="C"), "postgresql")
+
+
+Id = String(64)
+
+installation = Table(
+    "installation",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(8), nullable=False),  # user | agent
+    Column("name", String(128), nullable=False, unique=True),
+    Column("site_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("owner_id", Id, ForeignKey("principals.id"), nullable=False),
+    Column("quota_bytes", BigInteger, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False, server_default=text("0")),
+    Column("intelligence", Boolean, nullable=False, server_default=text("true")),
+    Column("event_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("fencing_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+    Column("principal_id", Id, ForeignKey("principals.id"), primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("principal_id", Id, ForeignKey("principals.id"), nullable=False, index=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id")),
+    Column("name", String(128), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("scopes", String(64), nullable=False),
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+transfers = Table(
+    "ownership_transfers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("claimed_by", Id),
+    Column("cancelled_at", UTCDateTime),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("path", PathString(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    Column("deleted_by", Id),
+    Index(
+        "uq_files_live_path",
+        "workspace_id",
+        "path",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index("ix_files_workspace_path", "workspace_id", "path"),
+)
+
+file_versions = Table(
+    "file_versions",
+    metadata,
+    Column("file_id", Id, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("author_id", Id, nullable=False),
+    Column("agent_name", String(128)),
+    Column("note", String(256)),
+)
+
+file_metadata = Table(
+    "file_metadata",
+    metadata,
+    Column("file_id", Id, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("path", PathString(), nullable=False),
+    Column("scope", String(8), nullable=False),  # file | tree
+    Column("digest", String(64), nullable=False),
+    Column("fencing_token", BigInteger, nullable=False),
+    Column("holder_id", Id, nullable=False),
+    Column("agent_name", String(128)),
+    Column("enforce", Boolean, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("path", PathString()),
+    Column("actor_id", Id, nullable=False),
+    Column("agent_name", String(128)),
+    Column("at", UTCDateTime, nullable=False),
+    Column("data", Text, nullable=False),
+    Index("ix_events_workspace_type", "workspace_id", "type"),
+    Index("ix_events_workspace_at", "workspace_id", "at"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("chain", Id, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("chain", Id, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("principal_id", Id, nullable=False),
+    Column("principal_kind", String(8), nullable=False),
+    Column("agent_name", String(128)),
+    Column("api_key_id", Id),
+    Column("interface", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("before_version", Integer),
+    Column("after_version", Integer),
+    Column("request_id", String(128)),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("chain", "seq"),
+)

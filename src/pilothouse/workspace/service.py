@@ -284,12 +284,13 @@ class WorkspaceService:
         return user
 
     def create_agent(
-        self, actor: Actor, workspace: str, name: str, *, role: Role = Role.MEMBER
+        self, actor: Actor, workspace: str, name: str, *, role: str = "member"
     ) -> Member:
         """A new agent principal, added to ``workspace`` with ``role``."""
+        wanted = self._role(role)
         with self._writing(actor, workspace, Permission.MANAGE) as (unit, ws):
             agent = principals.create(unit.conn, Kind.AGENT, name, now=unit.now)
-            return principals.add_member(unit, ws.id, agent, role)
+            return principals.add_member(unit, ws.id, agent, wanted)
 
     def get_principal(self, actor: Actor, ref: str) -> Principal:
         with database.begin_read(self.engine) as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -52,6 +53,16 @@ app.add_typer(people.agent_app, name="agent")
 app.add_typer(people.apikey_app, name="apikey")
 app.add_typer(people.ownership_app, name="ownership")
 app.command("events")(history.events)
+
+
+@app.callback()
+def root(home: HomeOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Options given before the command apply to it (``pilothouse --home DIR file list WS``)."""
+    # Handed on through the environment, which every command's options read.
+    if home is not None:
+        os.environ["PILOTHOUSE_HOME"] = str(home)
+    if api_key is not None:
+        os.environ["PILOTHOUSE_API_KEY"] = api_key
 
 
 @app.command("init")
@@ -99,15 +110,18 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status instead of exiting (tests call this)."""
     try:
-        app(standalone_mode=True)
+        app(args=list(argv) if argv is not None else None, prog_name="pilothouse")
+    except SystemExit as e:  # typer's standalone mode: usage errors (2), typer.Exit
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except PilothouseError as e:
         typer.echo(f"error: {e.code}: {e.message}", err=True)
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except Exception as e:  # noqa: BLE001 - last resort: a bug, reported in one line
         if os.environ.get("PILOTHOUSE_DEBUG"):
             traceback.print_exc()
@@ -115,7 +129,12 @@ def main() -> None:
             f"error: internal: {type(e).__name__}: {e} (set PILOTHOUSE_DEBUG=1 for details)",
             err=True,
         )
-        sys.exit(70)
+        return 70
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
 
 
 if __name__ == "__main__":

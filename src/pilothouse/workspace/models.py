@@ -21,6 +21,8 @@ LockId = NewType("LockId", str)
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, _Serialisable):
+        return value.to_dict()
     if isinstance(value, datetime):
         return isoformat(value)
     if isinstance(value, (Role, Scope)):

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from pilothouse import __version__
-from pilothouse.cli import files, history, locks, people, workspaces
+from pilothouse.cli import files, history, locks, people, serve, workspaces
 from pilothouse.cli.session import (
     ApiKeyOpt,
     HomeOpt,
@@ -53,6 +53,7 @@ app.add_typer(people.agent_app, name="agent")
 app.add_typer(people.apikey_app, name="apikey")
 app.add_typer(people.ownership_app, name="ownership")
 app.command("events")(history.events)
+app.command("serve")(serve.serve)
 
 
 @app.callback()

@@ -58,6 +58,31 @@ class DatabaseSettings(BaseModel):
     """How long SQLite waits for a competing writer before giving up (default 30 s)."""
 
 
+class ServerSettings(BaseModel):
+    """``pilothouse serve``: the HTTP front door."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind (default loopback only)."""
+
+    port: int = Field(8700, ge=0, le=65535)
+    """TCP port (default 8700)."""
+
+    public_url: str | None = None
+    """Base URL clients reach the server at, for signed links (default http://host:port)."""
+
+    max_json_body_bytes: int = Field(1024 * 1024, ge=1024)
+    """Largest JSON request body, in bytes (default 1 MiB); uploads use max_file_bytes."""
+
+    download_url_ttl_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600)
+    """Default validity of a signed download URL, in seconds (default 1 h)."""
+
+    allow_private_webhook_targets: bool = False
+    """Let webhooks and URL imports reach loopback, private and link-local addresses."""
+
+    graceful_shutdown_seconds: float = Field(10.0, ge=0)
+    """How long shutdown waits for in-flight requests, in seconds (default 10)."""
+
+
 class Settings(BaseSettings):
     """The root of the tree."""
 
@@ -70,6 +95,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = DatabaseSettings()
     workspace: WorkspaceSettings = WorkspaceSettings()
+    server: ServerSettings = ServerSettings()
 
     @property
     def database_url(self) -> str:

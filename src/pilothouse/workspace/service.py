@@ -154,6 +154,11 @@ class WorkspaceService:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise if the database does not answer (health checks)."""
+        with database.begin_read(self.engine) as conn:
+            conn.execute(select(installation.c.key).limit(1))
+
     # -- plumbing -----------------------------------------------------------------
 
     def _path(self, path: str) -> str:

@@ -1,0 +1,85 @@
+"""The ASGI application: REST, MCP, health and metrics behind one front door.
+
+:func:`create_app` takes a ready :class:`WorkspaceService`, so tests and
+``pilothouse serve`` assemble the same app. Middleware, outermost first:
+
+1. :class:`~pilothouse.api.middleware.RequestContext` — request id, access log,
+   metrics (it sees every response, including the 413s below);
+2. :class:`~pilothouse.api.middleware.BodyLimit` — size limits before any parsing;
+3. FastAPI with its exception handlers (:mod:`pilothouse.api.errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Response
+from starlette.types import ASGIApp
+
+from pilothouse import __version__
+from pilothouse.api import activity, errors, files, locks, metrics, people, workspaces
+from pilothouse.api.auth import current_actor
+from pilothouse.api.middleware import BodyLimit, RequestContext
+from pilothouse.workspace.service import WorkspaceService
+
+API = "/api/v1"
+
+Extension = Callable[[FastAPI], AbstractAsyncContextManager[None] | None]
+"""Mounts more onto the app (MCP, webhooks…); may return a context run in the lifespan."""
+
+
+def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] = ()) -> ASGIApp:
+    """The whole server as one ASGI app."""
+    contexts: list[AbstractAsyncContextManager[None]] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        entered: list[AbstractAsyncContextManager[None]] = []
+        try:
+            for context in contexts:
+                await context.__aenter__()
+                entered.append(context)
+            yield
+        finally:
+            for context in reversed(entered):
+                await context.__aexit__(None, None, None)
+
+    app = FastAPI(
+        title="Pilothouse",
+        version=__version__,
+        description="The workspace of agentic GitOps: files, locks, events, audit.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.service = service
+    app.state.metrics = metrics.Metrics()
+    errors.install(app)
+
+    for module in (workspaces, files, locks, activity, people):
+        app.include_router(module.router, prefix=API)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        """Liveness and readiness: the database answers. No authentication."""
+        service.ping()
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["health"], dependencies=[Depends(current_actor)])
+    def prometheus() -> Response:
+        """Prometheus exposition: requests, latencies, tool calls, webhook deliveries."""
+        return Response(app.state.metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+    for extend in extensions:
+        context = extend(app)
+        if context is not None:
+            contexts.append(context)
+
+    limited = BodyLimit(
+        app,
+        json_limit=service.settings.server.max_json_body_bytes,
+        upload_limit=lambda: service.limits.max_file_bytes,
+    )
+    outer = RequestContext(limited, app.state.metrics)
+    return outer

@@ -20,10 +20,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from pilothouse.api import API
 from pilothouse.api.auth import ActorDep, ServiceDep
 from pilothouse.workspace.models import Event
 
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix=API, tags=["events"])
 RECHECK_SECONDS = 2.0
 
 

@@ -24,8 +24,6 @@ from pilothouse.api.auth import current_actor
 from pilothouse.api.middleware import BodyLimit, RequestContext
 from pilothouse.workspace.service import WorkspaceService
 
-API = "/api/v1"
-
 Extension = Callable[[FastAPI], AbstractAsyncContextManager[None] | None]
 """Mounts more onto the app (MCP, webhooks…); may return a context run in the lifespan."""
 
@@ -58,7 +56,7 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
     errors.install(app)
 
     for module in (workspaces, files, locks, activity, people):
-        app.include_router(module.router, prefix=API)
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:

@@ -23,12 +23,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from pilothouse.api import wire
+from pilothouse.api import API, wire
 from pilothouse.api.auth import ActorDep, ServiceDep
 from pilothouse.workspace.errors import InvalidArgument, WorkspaceError
 from pilothouse.workspace.models import FileVersion
 
-router = APIRouter(tags=["files"])
+router = APIRouter(prefix=API, tags=["files"])
 CHUNK = 1024 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from pilothouse.api import wire
+from pilothouse.api import API, wire
 from pilothouse.api.auth import ActorDep, ServiceDep
 
-router = APIRouter(tags=["locks"])
+router = APIRouter(prefix=API, tags=["locks"])
 
 
 @router.get("/workspaces/{workspace}/locks")

@@ -21,11 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pilothouse.api import errors, metrics
 
 log = logging.getLogger("pilothouse.access")
+DRAIN_CAP = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -113,18 +116,24 @@ class BodyLimit:
                 await _reply(send, "invalid_argument", "malformed Content-Length")
                 return
             if too_big:
+                # A client that asked "Expect: 100-continue" has sent no body yet and
+                # will not; any other is sending it now and must be drained first.
+                if headers.get(b"expect", b"").lower() != b"100-continue":
+                    await _drain(receive, True)
                 await _reply(send, "too_large", f"request body exceeds {limit} bytes", limit)
                 return
         seen = 0
         exceeded = False
         replaced = False
+        more_body = True
 
         async def counted() -> Message:
-            nonlocal seen, exceeded
+            nonlocal seen, exceeded, more_body
             if exceeded:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
+                more_body = message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     # Look like a vanished client to the app, which then stops reading
@@ -138,11 +147,29 @@ class BodyLimit:
             if exceeded:
                 if not replaced:
                     replaced = True
+                    await _drain(receive, more_body)
                     await _reply(send, "too_large", f"request body exceeds {limit} bytes", limit)
                 return
             await send(message)
 
         await self.app(scope, counted, guarded_send)
+
+
+async def _drain(receive: Receive, more_body: bool) -> None:
+    """Read and drop the rest of a refused body (up to a cap) before answering.
+
+    A client still sending when the server answers and closes gets a connection
+    reset instead of the 413; draining first lets it read the answer, as
+    servers' "lingering close" does.
+    """
+    dropped = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while more_body and dropped < DRAIN_CAP:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            dropped += len(message.get("body", b""))
+            more_body = message.get("more_body", False)
 
 
 async def _reply(send: Send, code: str, message: str, limit: int | None = None) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from pilothouse.api import wire
+from pilothouse.api import API, wire
 from pilothouse.api.auth import ActorDep, ServiceDep
 
-router = APIRouter(tags=["members"])
+router = APIRouter(prefix=API, tags=["members"])
 
 
 @router.get("/workspaces/{workspace}/members")

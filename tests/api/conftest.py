@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from pilothouse.api import background
 from pilothouse.api.app import create_app
 from pilothouse.core.settings import Settings
 from pilothouse.workspace.service import WorkspaceService
@@ -65,6 +66,23 @@ def live(settings: Settings) -> Iterator[Live]:
     _, key = service.initialize("alice")
     try:
         for url in serve(create_app(service)):
+            yield Live(url, service, key.key)
+    finally:
+        service.close()
+
+
+@pytest.fixture
+def live_with_dispatcher(tmp_path: Path) -> Iterator[Live]:
+    """A server that also runs the webhook dispatcher, and may call loopback targets."""
+    settings = Settings(
+        home=tmp_path / "dispatching",
+        server={"allow_private_webhook_targets": True},
+        webhooks={"poll_seconds": 0.2, "timeout_seconds": 5},
+    )
+    service = WorkspaceService(settings)
+    _, key = service.initialize("alice")
+    try:
+        for url in serve(create_app(service, extensions=(background.webhook_dispatcher,))):
             yield Live(url, service, key.key)
     finally:
         service.close()

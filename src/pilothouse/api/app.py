@@ -19,7 +19,16 @@ from fastapi import Depends, FastAPI, Response
 from starlette.types import ASGIApp
 
 from pilothouse import __version__
-from pilothouse.api import activity, errors, files, locks, metrics, people, workspaces
+from pilothouse.api import (
+    activity,
+    errors,
+    files,
+    locks,
+    metrics,
+    people,
+    subscriptions,
+    workspaces,
+)
 from pilothouse.api.auth import current_actor
 from pilothouse.api.middleware import BodyLimit, RequestContext
 from pilothouse.workspace.service import WorkspaceService
@@ -55,7 +64,7 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
     app.state.metrics = metrics.Metrics()
     errors.install(app)
 
-    for module in (workspaces, files, locks, activity, people):
+    for module in (workspaces, files, locks, activity, people, subscriptions):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -113,3 +113,14 @@ class ApiKeyCreate(Body):
 
 class Claim(Body):
     token: str = Field(min_length=1, max_length=256)
+
+
+class WebhookCreate(Body):
+    url: str = Field(min_length=1, max_length=4096)
+    event_types: list[str] = Field(default_factory=list, max_length=64)
+    path_glob: str | None = Field(None, max_length=1024)
+    active: bool = True
+
+
+class WebhookUpdate(Body):
+    active: bool

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from pilothouse.api.app import create_app
+from pilothouse.api import background
+from pilothouse.api.app import Extension, create_app
 from pilothouse.cli.session import HomeOpt, settings_for
 from pilothouse.workspace.service import WorkspaceService
 
@@ -56,6 +57,6 @@ def serve(
         service.close()
 
 
-def extensions() -> tuple[()]:
-    """What the server mounts beside REST; filled in as subsystems arrive."""
-    return ()
+def extensions() -> tuple[Extension, ...]:
+    """What the server runs beside REST."""
+    return (background.webhook_dispatcher,)

@@ -58,6 +58,28 @@ class DatabaseSettings(BaseModel):
     """How long SQLite waits for a competing writer before giving up (default 30 s)."""
 
 
+class WebhookSettings(BaseModel):
+    """Outgoing webhook deliveries."""
+
+    max_attempts: int = Field(8, ge=1, le=50)
+    """Attempts before a delivery is marked failed (default 8, about an hour)."""
+
+    base_delay_seconds: float = Field(30.0, gt=0)
+    """Delay before the first retry; doubles each attempt, with ±20 % jitter (default 30)."""
+
+    max_delay_seconds: float = Field(1800.0, gt=0)
+    """Longest delay between two attempts, in seconds (default 30 min)."""
+
+    timeout_seconds: float = Field(10.0, gt=0)
+    """Time a target has to answer one attempt, in seconds (default 10)."""
+
+    poll_seconds: float = Field(1.0, gt=0)
+    """How often the dispatcher looks for due deliveries written by other processes."""
+
+    batch: int = Field(20, ge=1, le=500)
+    """Deliveries claimed per round (default 20)."""
+
+
 class ServerSettings(BaseModel):
     """``pilothouse serve``: the HTTP front door."""
 
@@ -96,6 +118,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     workspace: WorkspaceSettings = WorkspaceSettings()
     server: ServerSettings = ServerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def database_url(self) -> str:

@@ -54,6 +54,12 @@ TYPES: tuple[str, ...] = (
     "ownership.transfer_created",
     "ownership.transfer_cancelled",
     "ownership.transferred",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "webhook.secret_rotated",
+    "import.succeeded",
+    "import.failed",
 )
 """Every event type the core emits."""
 

@@ -258,3 +258,32 @@ class Transfer(_Serialisable):
     state: str  # open | claimed | cancelled | expired
     token: str | None = None
     """Only on creation: the one-time claim token."""
+
+
+@dataclass(frozen=True)
+class Webhook(_Serialisable):
+    id: str
+    workspace_id: WorkspaceId
+    url: str
+    event_types: tuple[str, ...]
+    path_glob: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None = None
+    """Only on creation and rotation: the signing secret."""
+
+
+@dataclass(frozen=True)
+class Delivery(_Serialisable):
+    id: str
+    webhook_id: str
+    event_cursor: int
+    event_type: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -258,3 +258,59 @@ audit = Table(
     Column("hash", String(64), nullable=False),
     UniqueConstraint("chain", "seq"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list; empty = every type
+    Column("path_glob", Text),
+    Column("active", Boolean, nullable=False),
+    Column("secret", String(128), nullable=False),  # needed in clear to sign deliveries
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),  # X-Pilothouse-Delivery, reused on retry
+    Column("webhook_id", Id, ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("workspace_id", Id, nullable=False),
+    Column("event_cursor", BigInteger, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),  # as given (share links are rewritten on fetch)
+    Column("path", PathString(), nullable=False),
+    Column("status", String(12), nullable=False),  # queued | running | succeeded | failed
+    Column("bytes_done", BigInteger, nullable=False, server_default=text("0")),
+    Column("bytes_total", BigInteger),
+    Column("version", Integer),
+    Column("error", Text),
+    Column("error_code", String(32)),
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+)

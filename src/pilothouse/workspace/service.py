@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
-from pilothouse.core import ids
+from pilothouse.core import ids, netguard
 from pilothouse.core.clock import Clock, SystemClock
 from pilothouse.core.settings import Settings
 from pilothouse.workspace import (
@@ -42,6 +42,7 @@ from pilothouse.workspace import (
     locks,
     paths,
     principals,
+    webhooks,
 )
 from pilothouse.workspace.blobs import BlobStore, DirectoryBlobStore
 from pilothouse.workspace.errors import (
@@ -58,6 +59,7 @@ from pilothouse.workspace.models import (
     AuditEntry,
     AuditVerdict,
     CreatedApiKey,
+    Delivery,
     Event,
     FileContent,
     FileInfo,
@@ -69,6 +71,7 @@ from pilothouse.workspace.models import (
     Principal,
     PrincipalId,
     Transfer,
+    Webhook,
     Workspace,
     WorkspaceId,
 )
@@ -886,6 +889,64 @@ class WorkspaceService:
             row = principals.find_claim(unit.conn, token)
             self._load(unit.conn, row.workspace_id, for_update=True)
             return principals.claim(unit, row)
+
+    # -- webhooks -----------------------------------------------------------------
+
+    def create_webhook(
+        self,
+        actor: Actor,
+        workspace: str,
+        url: str,
+        *,
+        event_types: Sequence[str] = (),
+        path_glob: str | None = None,
+        active: bool = True,
+    ) -> Webhook:
+        """Subscribe ``url`` to events; the result carries the signing secret, once."""
+        netguard.check(url, allow_private=self.settings.server.allow_private_webhook_targets)
+        types = webhooks.check_types(list(event_types))
+        if path_glob is not None and (len(path_glob) > 1024 or "\x00" in path_glob):
+            raise InvalidArgument("path_glob must be at most 1024 characters")
+        with self._writing(actor, workspace, Permission.MANAGE) as (unit, ws):
+            return webhooks.create(
+                unit, ws.id, url=url, event_types=types, path_glob=path_glob, active=active
+            )
+
+    def list_webhooks(self, actor: Actor, workspace: str) -> list[Webhook]:
+        with self._reading(actor, workspace, Permission.MANAGE) as (conn, ws):
+            return webhooks.list_all(conn, ws.id)
+
+    def set_webhook_active(
+        self, actor: Actor, workspace: str, webhook_id: str, active: bool
+    ) -> Webhook:
+        with self._writing(actor, workspace, Permission.MANAGE) as (unit, ws):
+            return webhooks.update_active(unit, ws.id, webhook_id, active)
+
+    def delete_webhook(self, actor: Actor, workspace: str, webhook_id: str) -> None:
+        """Remove a subscription; its pending deliveries are marked failed."""
+        with self._writing(actor, workspace, Permission.MANAGE, allow_archived=True) as (unit, ws):
+            webhooks.delete(unit, ws.id, webhook_id)
+
+    def rotate_webhook_secret(self, actor: Actor, workspace: str, webhook_id: str) -> Webhook:
+        with self._writing(actor, workspace, Permission.MANAGE, allow_archived=True) as (unit, ws):
+            return webhooks.rotate(unit, ws.id, webhook_id)
+
+    def list_deliveries(
+        self,
+        actor: Actor,
+        workspace: str,
+        *,
+        webhook_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """The delivery log, newest first: status, attempts, last response code."""
+        if not 1 <= limit <= MAX_EVENT_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_EVENT_PAGE}")
+        with self._reading(actor, workspace, Permission.MANAGE) as (conn, ws):
+            return webhooks.deliveries(
+                conn, ws.id, webhook_id=webhook_id, status=status, limit=limit
+            )
 
     # -- maintenance --------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pilothouse.core.settings import WorkspaceSettings
-from pilothouse.workspace import audit, events
+from pilothouse.workspace import audit, events, outbox
 from pilothouse.workspace.models import Actor, Event, Principal, PrincipalId, WorkspaceId
 from pilothouse.workspace.roles import Interface, Kind
 
@@ -68,15 +68,15 @@ class Unit:
             details=payload,
         )
         if workspace_id is not None and event is not None:
-            self.emitted.append(
-                events.append(
-                    self.conn,
-                    workspace_id,
-                    type=event,
-                    path=path,
-                    actor_id=who.principal.id,
-                    agent_name=who.effective_agent_name,
-                    at=self.now,
-                    data=payload,
-                )
+            appended = events.append(
+                self.conn,
+                workspace_id,
+                type=event,
+                path=path,
+                actor_id=who.principal.id,
+                agent_name=who.effective_agent_name,
+                at=self.now,
+                data=payload,
             )
+            outbox.enqueue(self.conn, appended, self.now)
+            self.emitted.append(appended)

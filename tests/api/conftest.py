@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ import uvicorn
 
 from pilothouse.api import background
 from pilothouse.api.app import create_app
+from pilothouse.core.clock import ManualClock
 from pilothouse.core.settings import Settings
 from pilothouse.workspace.service import WorkspaceService
 
@@ -27,6 +29,7 @@ class Live:
     url: str
     service: WorkspaceService
     admin_key: str
+    clock: ManualClock
 
     def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.admin_key}"} if key != "" else {}
@@ -62,28 +65,32 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def live(settings: Settings) -> Iterator[Live]:
-    service = WorkspaceService(settings)
+    clock = ManualClock(datetime.now(UTC))
+    service = WorkspaceService(settings, clock=clock)
     _, key = service.initialize("alice")
     try:
         for url in serve(create_app(service)):
-            yield Live(url, service, key.key)
+            yield Live(url, service, key.key, clock)
     finally:
         service.close()
 
 
 @pytest.fixture
-def live_with_dispatcher(tmp_path: Path) -> Iterator[Live]:
-    """A server that also runs the webhook dispatcher, and may call loopback targets."""
+def live_with_workers(tmp_path: Path) -> Iterator[Live]:
+    """A server that also runs its workers (webhooks, imports) and may reach loopback."""
     settings = Settings(
         home=tmp_path / "dispatching",
         server={"allow_private_webhook_targets": True},
         webhooks={"poll_seconds": 0.2, "timeout_seconds": 5},
+        workspace={"max_file_bytes": 1024 * 1024},
     )
-    service = WorkspaceService(settings)
+    clock = ManualClock(datetime.now(UTC))
+    service = WorkspaceService(settings, clock=clock)
     _, key = service.initialize("alice")
+    extensions = (background.webhook_dispatcher, background.importer)
     try:
-        for url in serve(create_app(service, extensions=(background.webhook_dispatcher,))):
-            yield Live(url, service, key.key)
+        for url in serve(create_app(service, extensions=extensions)):
+            yield Live(url, service, key.key, clock)
     finally:
         service.close()
 

@@ -181,10 +181,8 @@ def test_rotated_secret_signs_later_deliveries(tmp_path: Path, receiver: Receive
     service.close()
 
 
-def test_webhooks_over_rest_with_the_dispatcher_running(
-    live_with_dispatcher: Any, receiver: Receiver
-):
-    with live_with_dispatcher.client() as api:
+def test_webhooks_over_rest_with_the_dispatcher_running(live_with_workers: Any, receiver: Receiver):
+    with live_with_workers.client() as api:
         api.post("/api/v1/workspaces", json={"name": "ws"})
         created = api.post(
             "/api/v1/workspaces/ws/webhooks",

@@ -27,6 +27,7 @@ from pilothouse.api import (
     metrics,
     people,
     subscriptions,
+    transfers,
     workspaces,
 )
 from pilothouse.api.auth import current_actor
@@ -64,7 +65,7 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
     app.state.metrics = metrics.Metrics()
     errors.install(app)
 
-    for module in (workspaces, files, locks, activity, people, subscriptions):
+    for module in (workspaces, files, locks, activity, people, subscriptions, transfers):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from pilothouse.workspace.dispatch import WebhookDispatcher
+from pilothouse.workspace.importer import Importer
 from pilothouse.workspace.service import WorkspaceService
 
 
@@ -33,5 +34,22 @@ def webhook_dispatcher(app: FastAPI) -> AbstractAsyncContextManager[None]:
             yield
         finally:
             await anyio.to_thread.run_sync(dispatcher.stop)
+
+    return running()
+
+
+def importer(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    """Run queued URL imports for as long as the server runs."""
+    service: WorkspaceService = app.state.service
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        runner = Importer(service)
+        runner.start()
+        app.state.importer = runner
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(runner.stop)
 
     return running()

@@ -124,3 +124,15 @@ class WebhookCreate(Body):
 
 class WebhookUpdate(Body):
     active: bool
+
+
+class DownloadCreate(Body):
+    path: str = Field(min_length=1, max_length=4096)
+    version: int | None = Field(None, ge=1)
+    ttl_seconds: int | None = Field(None, ge=1, le=7 * 24 * 3600)
+
+
+class ImportCreate(Body):
+    url: str = Field(min_length=1, max_length=4096)
+    path: str = Field(min_length=1, max_length=4096)
+    bearer_token: str | None = Field(None, max_length=8192)

@@ -80,6 +80,22 @@ class WebhookSettings(BaseModel):
     """Deliveries claimed per round (default 20)."""
 
 
+class ImportSettings(BaseModel):
+    """``import url``: the server fetching a file from the web into a workspace."""
+
+    timeout_seconds: float = Field(3600.0, gt=0)
+    """Longest one import may take in all, in seconds (default 1 h)."""
+
+    read_timeout_seconds: float = Field(30.0, gt=0)
+    """Longest wait for the next bytes from the source, in seconds (default 30)."""
+
+    max_redirects: int = Field(5, ge=0, le=20)
+    """Redirect hops followed, each re-checked against the address guard (default 5)."""
+
+    workers: int = Field(2, ge=1, le=16)
+    """Imports that run at once in one server process (default 2)."""
+
+
 class ServerSettings(BaseModel):
     """``pilothouse serve``: the HTTP front door."""
 
@@ -119,6 +135,7 @@ class Settings(BaseSettings):
     workspace: WorkspaceSettings = WorkspaceSettings()
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    imports: ImportSettings = ImportSettings()
 
     @property
     def database_url(self) -> str:

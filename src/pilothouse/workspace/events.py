@@ -58,6 +58,7 @@ TYPES: tuple[str, ...] = (
     "webhook.updated",
     "webhook.deleted",
     "webhook.secret_rotated",
+    "import.queued",
     "import.succeeded",
     "import.failed",
 )

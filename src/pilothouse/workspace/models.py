@@ -287,3 +287,30 @@ class Delivery(_Serialisable):
     last_error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ImportJob(_Serialisable):
+    id: str
+    workspace_id: WorkspaceId
+    url: str
+    path: str
+    status: str  # queued | running | succeeded | failed
+    bytes_done: int
+    bytes_total: int | None
+    version: int | None
+    error: str | None
+    error_code: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DownloadLink(_Serialisable):
+    path: str
+    version: int
+    token: str
+    expires_at: datetime
+    url: str | None = None
+    """Filled in by the HTTP layer, which knows the public address."""

@@ -309,6 +309,7 @@ imports = Table(
     Column("error", Text),
     Column("error_code", String(32)),
     Column("created_by", Id, nullable=False),
+    Column("interface", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),

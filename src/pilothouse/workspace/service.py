@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
@@ -37,8 +37,10 @@ from pilothouse.core.settings import Settings
 from pilothouse.workspace import (
     audit,
     database,
+    downloads,
     events,
     files,
+    imports,
     locks,
     paths,
     principals,
@@ -60,10 +62,12 @@ from pilothouse.workspace.models import (
     AuditVerdict,
     CreatedApiKey,
     Delivery,
+    DownloadLink,
     Event,
     FileContent,
     FileInfo,
     FileVersion,
+    ImportJob,
     LockGrant,
     LockInfo,
     Member,
@@ -76,8 +80,9 @@ from pilothouse.workspace.models import (
     WorkspaceId,
 )
 from pilothouse.workspace.roles import REQUIREMENTS, Interface, Kind, Permission, Role, Scope
+from pilothouse.workspace.schema import imports as import_rows
 from pilothouse.workspace.schema import installation, workspaces
-from pilothouse.workspace.unit import Unit
+from pilothouse.workspace.unit import SYSTEM, Unit
 
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LOCK_WAKERS = frozenset({"lock.released", "lock.expired", "lock.broken"})
@@ -153,6 +158,7 @@ class WorkspaceService:
         self.blobs: BlobStore = blobs or DirectoryBlobStore(settings.blob_dir)
         self.clock: Clock = clock or SystemClock()
         self.bus: EventBus = bus or InProcessEventBus()
+        self._import_tokens: dict[str, str] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -946,6 +952,128 @@ class WorkspaceService:
         with self._reading(actor, workspace, Permission.MANAGE) as (conn, ws):
             return webhooks.deliveries(
                 conn, ws.id, webhook_id=webhook_id, status=status, limit=limit
+            )
+
+    # -- downloads and imports ----------------------------------------------------
+
+    def create_download_link(
+        self,
+        actor: Actor,
+        workspace: str,
+        path: str,
+        *,
+        version: int | None = None,
+        ttl_seconds: int | None = None,
+    ) -> DownloadLink:
+        """A signed token for one version that anyone holding it may download until expiry."""
+        path = self._path(path)
+        ttl = self.settings.server.download_url_ttl_seconds if ttl_seconds is None else ttl_seconds
+        if not isinstance(ttl, int) or not 1 <= ttl <= 7 * 24 * 3600:
+            raise InvalidArgument("ttl_seconds must be between 1 and 604800 (7 days)")
+        with self._writing(actor, workspace, Permission.READ, allow_archived=True) as (unit, ws):
+            info = files.version_of(unit.conn, ws.id, path, version)
+            grant = downloads.Grant(ws.id, path, info.version, unit.now + timedelta(seconds=ttl))
+            token = downloads.sign(downloads.signing_key(unit.conn), grant)
+            unit.record(
+                ws.id,
+                action="download.link_create",
+                target=path,
+                after=info.version,
+                data={"version": info.version, "expires_at": grant.expires_at.isoformat()},
+            )
+        return DownloadLink(path, info.version, token, grant.expires_at)
+
+    def open_download(self, token: str) -> tuple[FileVersion, BinaryIO]:
+        """The version a signed link names, as a stream; no principal needed."""
+        if not isinstance(token, str) or len(token) > 8192:
+            raise InvalidArgument("malformed download link")
+        with database.begin_write(self.engine) as conn:
+            grant = downloads.verify(downloads.signing_key(conn), token, self.clock.now())
+            info = files.version_of(
+                conn, WorkspaceId(grant.workspace_id), grant.path, grant.version
+            )
+        return info, self.blobs.open(info.sha256)
+
+    def start_import(
+        self,
+        actor: Actor,
+        workspace: str,
+        url: str,
+        path: str,
+        *,
+        bearer_token: str | None = None,
+    ) -> ImportJob:
+        """Queue a fetch of ``url`` into ``path``; a runner (``pilothouse serve``) does it."""
+        path = self._path(path)
+        netguard.check(url, allow_private=self.settings.server.allow_private_webhook_targets)
+        with self._writing(actor, workspace, Permission.WRITE) as (unit, ws):
+            locks.check_enforced(unit.conn, ws.id, [path], None, unit.now)
+            job = imports.create(unit, ws.id, url, path)
+            unit.record(
+                ws.id,
+                action="import.queue",
+                target=path,
+                event="import.queued",
+                path=path,
+                data={"import_id": job.id, "url": url},
+            )
+        if bearer_token:
+            self._import_tokens[job.id] = bearer_token
+        return job
+
+    def get_import(self, actor: Actor, workspace: str, import_id: str) -> ImportJob:
+        with self._reading(actor, workspace) as (conn, ws):
+            return imports.get(conn, ws.id, import_id)
+
+    def list_imports(self, actor: Actor, workspace: str, *, limit: int = 50) -> list[ImportJob]:
+        if not 1 <= limit <= MAX_EVENT_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_EVENT_PAGE}")
+        with self._reading(actor, workspace) as (conn, ws):
+            return imports.list_recent(conn, ws.id, limit)
+
+    def import_token(self, import_id: str) -> str | None:
+        """The bearer token given with an import, if this process accepted it."""
+        return self._import_tokens.get(import_id)
+
+    def claim_imports(self, *, limit: int) -> list[Any]:
+        """For import runners: lease queued jobs."""
+        with database.begin_write(self.engine) as conn:
+            return imports.claim(conn, self.clock.now(), limit=limit)
+
+    def import_progress(self, import_id: str, done: int, total: int | None) -> None:
+        with database.begin_write(self.engine) as conn:
+            imports.progress(conn, import_id, self.clock.now(), done, total)
+
+    def finish_import(
+        self,
+        import_id: str,
+        *,
+        version: int | None = None,
+        error: str | None = None,
+        error_code: str | None = None,
+        done: int | None = None,
+    ) -> None:
+        """Record a job's end and emit ``import.succeeded`` or ``import.failed``."""
+        self._import_tokens.pop(import_id, None)
+        with self._unit(SYSTEM) as unit:
+            imports.finish(
+                unit.conn,
+                import_id,
+                unit.now,
+                version=version,
+                error=error,
+                error_code=error_code,
+                done=done,
+            )
+            job = unit.conn.execute(select(import_rows).where(import_rows.c.id == import_id)).one()
+            unit.record(
+                WorkspaceId(job.workspace_id),
+                action="import.finish",
+                target=job.path,
+                event="import.failed" if error else "import.succeeded",
+                path=job.path,
+                after=version,
+                data={"import_id": import_id, "url": job.url, "error": error, "code": error_code},
             )
 
     # -- maintenance --------------------------------------------------------------

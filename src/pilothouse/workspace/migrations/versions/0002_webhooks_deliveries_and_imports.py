@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_code", sa.String(length=32), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("interface", sa.String(length=16), nullable=False),
         sa.Column("created_at", pilothouse.workspace.schema.UTCDateTime(), nullable=False),
         sa.Column("started_at", pilothouse.workspace.schema.UTCDateTime(), nullable=True),
         sa.Column("finished_at", pilothouse.workspace.schema.UTCDateTime(), nullable=True),

@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck contracts pytest bench clean
+NODE_TOOLS := tools/node/node_modules/.installed
+
+.PHONY: venv node-tools demo test lint typecheck contracts pytest bench clean
 
 venv: $(STAMP)
 
@@ -15,6 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# Independent MCP clients/peers for interop tests and benchmarks (needs npm; optional
+# outside CI, where the tests that use them skip with a reason).
+node-tools: $(NODE_TOOLS)
+
+$(NODE_TOOLS): tools/node/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tools/node && npm install --no-audit --no-fund --loglevel=error --no-package-lock && touch node_modules/.installed; \
+	else echo "npm not found: MCP interop tests will be skipped"; fi
 
 demo: $(STAMP)
 	@bash scripts/demo.sh
@@ -29,7 +40,7 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) node-tools
 	$(BIN)/pytest
 
 test: lint typecheck contracts pytest
@@ -39,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/files.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/node/node_modules

@@ -110,14 +110,10 @@ def touch_key(conn: Connection, key_row: Any, now: datetime) -> None:
 
 
 def role_of(conn: Connection, principal: Principal, workspace_id: str) -> Role | None:
+    """The principal's effective role: site admins act as owner everywhere."""
     if principal.site_admin:
         return Role.OWNER
-    role = conn.execute(
-        select(members.c.role).where(
-            members.c.workspace_id == workspace_id, members.c.principal_id == principal.id
-        )
-    ).scalar_one_or_none()
-    return Role.parse(role) if role else None
+    return role_of_member(conn, workspace_id, principal.id)
 
 
 def add_member_row(
@@ -352,7 +348,7 @@ def _transfer(row: Any, now: datetime, token: str | None = None) -> Transfer:
     )
 
 
-def _open_transfers(conn: Connection, workspace_id: str, now: datetime) -> Any:
+def _open_transfers(workspace_id: str, now: datetime) -> Any:
     return and_(
         transfers.c.workspace_id == workspace_id,
         transfers.c.claimed_at.is_(None),
@@ -364,7 +360,7 @@ def _open_transfers(conn: Connection, workspace_id: str, now: datetime) -> Any:
 def create_transfer(unit: Unit, workspace_id: WorkspaceId) -> Transfer:
     limit = unit.settings.max_open_transfers
     open_now = unit.conn.execute(
-        select(transfers.c.id).where(_open_transfers(unit.conn, workspace_id, unit.now))
+        select(transfers.c.id).where(_open_transfers(workspace_id, unit.now))
     ).all()
     if len(open_now) >= limit:
         raise Conflict(

@@ -22,6 +22,7 @@ from pilothouse.cli.session import (
     HomeOpt,
     Output,
     OutputOpt,
+    WsArg,
     emit,
     pairs,
     session,
@@ -32,7 +33,6 @@ from pilothouse.workspace.models import FileVersion
 
 app = typer.Typer(help="Write, read and manage versioned files.", no_args_is_help=True)
 
-WsArg = Annotated[str, typer.Argument(help="Workspace name or id.")]
 PathArg = Annotated[str, typer.Argument(help="File path in the workspace, e.g. /status/x.json.")]
 IfVersionOpt = Annotated[
     int | None,

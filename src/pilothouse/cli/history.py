@@ -6,11 +6,18 @@ from typing import Annotated
 
 import typer
 
-from pilothouse.cli.session import ApiKeyOpt, HomeOpt, Output, OutputOpt, emit, session, table
+from pilothouse.cli.session import (
+    ApiKeyOpt,
+    HomeOpt,
+    Output,
+    OutputOpt,
+    WsArg,
+    emit,
+    session,
+    table,
+)
 
 audit_app = typer.Typer(help="Read and verify the hash-chained audit trail.", no_args_is_help=True)
-
-WsArg = Annotated[str, typer.Argument(help="Workspace name or id.")]
 
 
 def events(

@@ -11,6 +11,7 @@ from pilothouse.cli.session import (
     HomeOpt,
     Output,
     OutputOpt,
+    WsArg,
     emit,
     pairs,
     session,
@@ -20,7 +21,6 @@ from pilothouse.workspace.models import LockInfo
 
 app = typer.Typer(help="Acquire, heartbeat, release and inspect locks.", no_args_is_help=True)
 
-WsArg = Annotated[str, typer.Argument(help="Workspace name or id.")]
 LockIdArg = Annotated[str, typer.Argument(help="Lock id printed by `lock acquire`.")]
 TokenOpt = Annotated[str, typer.Option("--token", help="The lock's secret token.")]
 

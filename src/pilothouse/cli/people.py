@@ -12,6 +12,7 @@ from pilothouse.cli.session import (
     HomeOpt,
     Output,
     OutputOpt,
+    WsArg,
     emit,
     pairs,
     session,
@@ -24,7 +25,6 @@ agent_app = typer.Typer(help="Agent principals.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys of workspace members.", no_args_is_help=True)
 ownership_app = typer.Typer(help="Hand a workspace to a new owner.", no_args_is_help=True)
 
-WsArg = Annotated[str, typer.Argument(help="Workspace name or id.")]
 PrincipalArg = Annotated[str, typer.Argument(help="Principal name or id.")]
 RoleArg = Annotated[str, typer.Argument(help="viewer, member or admin.")]
 

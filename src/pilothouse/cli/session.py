@@ -51,6 +51,7 @@ ApiKeyOpt = Annotated[
         show_default=False,
     ),
 ]
+WsArg = Annotated[str, typer.Argument(help="Workspace name or id.")]
 OutputOpt = Annotated[
     Output, typer.Option("--output", "-o", help="text for people, json for scripts.")
 ]

@@ -11,6 +11,7 @@ from pilothouse.cli.session import (
     HomeOpt,
     Output,
     OutputOpt,
+    WsArg,
     emit,
     pairs,
     session,
@@ -80,7 +81,7 @@ def list_(
 
 @app.command("show")
 def show(
-    workspace: Annotated[str, typer.Argument(help="Workspace name or id.")],
+    workspace: WsArg,
     home: HomeOpt = None,
     api_key: ApiKeyOpt = None,
     output: OutputOpt = Output.TEXT,
@@ -92,7 +93,7 @@ def show(
 
 @app.command("update")
 def update(
-    workspace: Annotated[str, typer.Argument(help="Workspace name or id.")],
+    workspace: WsArg,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     quota: Annotated[int | None, typer.Option(help="New quota in bytes.")] = None,
@@ -118,7 +119,7 @@ def update(
 
 @app.command("archive")
 def archive(
-    workspace: Annotated[str, typer.Argument(help="Workspace name or id.")],
+    workspace: WsArg,
     home: HomeOpt = None,
     api_key: ApiKeyOpt = None,
     output: OutputOpt = Output.TEXT,

@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# CPU-only torch first: the 'semantic' extra's range is then already satisfied and
+	# pip does not pull the multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,semantic]'
 	@touch $(STAMP)
 
 # Independent MCP clients/peers for interop tests and benchmarks (needs npm; optional

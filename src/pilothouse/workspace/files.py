@@ -35,6 +35,7 @@ from pilothouse.workspace.errors import (
     QuotaExceeded,
     VersionConflict,
 )
+from pilothouse.workspace.intelligence import indexing
 from pilothouse.workspace.models import (
     DirEntry,
     FileInfo,
@@ -230,6 +231,8 @@ def write(
     _charge(unit, workspace, blob.size)
     file_id = row.id if row is not None else _new_file(unit, workspace.id, path, blob)
     _add_version(unit, file_id, current + 1, blob, note)
+    if workspace.intelligence:
+        indexing.enqueue(unit.conn, workspace.id, file_id, current + 1, blob.sha256, unit.now)
     unit.record(
         workspace.id,
         action="file.write",
@@ -361,6 +364,7 @@ def purge(unit: Unit, workspace_id: WorkspaceId, path: str, trash_id: str | None
         unit.conn.execute(delete(file_versions).where(file_versions.c.file_id == row.id))
         unit.conn.execute(delete(file_metadata).where(file_metadata.c.file_id == row.id))
         unit.conn.execute(delete(files).where(files.c.id == row.id))
+        indexing.enqueue(unit.conn, workspace_id, row.id, int(row.version), None, unit.now, "drop")
         removed.append(row.id)
     unit.conn.execute(
         update(workspaces)

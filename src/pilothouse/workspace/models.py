@@ -314,3 +314,13 @@ class DownloadLink(_Serialisable):
     expires_at: datetime
     url: str | None = None
     """Filled in by the HTTP layer, which knows the public address."""
+
+
+@dataclass(frozen=True)
+class SearchResult(_Serialisable):
+    mode: str
+    """The mode actually used: ``lexical`` when no embedding model is available."""
+    hits: tuple[Any, ...]
+    pending: int
+    """Versions still queued for indexing in this workspace."""
+    model: str | None

@@ -30,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -315,3 +316,45 @@ imports = Table(
     Column("finished_at", UTCDateTime),
     Column("lease_until", UTCDateTime),
 )
+
+index_queue = Table(
+    "index_queue",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("workspace_id", Id, nullable=False, index=True),
+    Column("file_id", Id, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64)),
+    Column("op", String(8), nullable=False),  # index | drop
+    Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("workspace_id", Id, nullable=False),
+    Column("file_id", Id, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("line_start", Integer, nullable=False),
+    Column("line_end", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("model", String(128)),
+    Column("vector", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_chunks_file", "file_id", "version"),
+    Index("ix_chunks_workspace", "workspace_id", "id"),
+)
+
+FTS_TABLE = "chunks_fts"
+"""SQLite only: an FTS5 table (rowid = chunks.id) created by migration 0003, not by metadata."""

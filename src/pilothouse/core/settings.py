@@ -96,6 +96,28 @@ class ImportSettings(BaseModel):
     """Imports that run at once in one server process (default 2)."""
 
 
+class IntelligenceSettings(BaseModel):
+    """Indexing and search."""
+
+    embedder: str = "local"
+    """``local`` (bundled all-MiniLM-L6-v2), ``openai`` (any /v1/embeddings server) or ``none``."""
+
+    openai_url: str | None = None
+    """Base URL of an OpenAI-compatible API, e.g. ``http://127.0.0.1:11434/v1`` (Ollama)."""
+
+    openai_model: str = "text-embedding-3-small"
+    """Model name sent to the OpenAI-compatible endpoint."""
+
+    openai_api_key: str | None = None
+    """Bearer key for the OpenAI-compatible endpoint, if it needs one."""
+
+    batch: int = Field(64, ge=1, le=1024)
+    """Chunks embedded per call (default 64)."""
+
+    poll_seconds: float = Field(1.0, gt=0)
+    """How often the indexer looks for work queued by other processes (default 1 s)."""
+
+
 class ServerSettings(BaseModel):
     """``pilothouse serve``: the HTTP front door."""
 
@@ -136,6 +158,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     imports: ImportSettings = ImportSettings()
+    intelligence: IntelligenceSettings = IntelligenceSettings()
 
     @property
     def database_url(self) -> str:

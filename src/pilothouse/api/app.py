@@ -26,6 +26,7 @@ from pilothouse.api import (
     locks,
     metrics,
     people,
+    search,
     subscriptions,
     transfers,
     workspaces,
@@ -65,7 +66,8 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
     app.state.metrics = metrics.Metrics()
     errors.install(app)
 
-    for module in (workspaces, files, locks, activity, people, subscriptions, transfers):
+    routers = (workspaces, files, locks, activity, people, subscriptions, transfers, search)
+    for module in routers:
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

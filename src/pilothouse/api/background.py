@@ -53,3 +53,23 @@ def importer(app: FastAPI) -> AbstractAsyncContextManager[None]:
             await anyio.to_thread.run_sync(runner.stop)
 
     return running()
+
+
+def indexer(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    """Index written files for search for as long as the server runs."""
+    service: WorkspaceService = app.state.service
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        brain = service.intelligence
+        await anyio.to_thread.run_sync(brain.requeue_stale_models)
+        subscription = brain.indexer.start(
+            service.bus.subscribe, service.settings.intelligence.poll_seconds
+        )
+        try:
+            yield
+        finally:
+            subscription.close()
+            await anyio.to_thread.run_sync(brain.indexer.stop)
+
+    return running()

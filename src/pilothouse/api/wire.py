@@ -136,3 +136,29 @@ class ImportCreate(Body):
     url: str = Field(min_length=1, max_length=4096)
     path: str = Field(min_length=1, max_length=4096)
     bearer_token: str | None = Field(None, max_length=8192)
+
+
+class SearchQuery(Body):
+    query: str = Field(min_length=1, max_length=4000)
+    mode: Literal["hybrid", "semantic", "lexical"] = "hybrid"
+    limit: int = Field(10, ge=1, le=100)
+    path_prefix: str | None = Field(None, max_length=4096)
+    kinds: list[Literal["yaml", "json", "markdown", "log", "code", "text"]] = Field(
+        default_factory=list, max_length=6
+    )
+    since: datetime | None = None
+    until: datetime | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+    include_history: bool = False
+
+
+class SearchSimilar(Body):
+    path: str | None = Field(None, max_length=4096)
+    version: int | None = Field(None, ge=1)
+    text: str | None = Field(None, max_length=200_000)
+    limit: int = Field(10, ge=1, le=100)
+    path_prefix: str | None = Field(None, max_length=4096)
+    kinds: list[Literal["yaml", "json", "markdown", "log", "code", "text"]] = Field(
+        default_factory=list, max_length=6
+    )
+    include_history: bool = False

@@ -59,4 +59,4 @@ def serve(
 
 def extensions() -> tuple[Extension, ...]:
     """What the server runs beside REST."""
-    return (background.webhook_dispatcher, background.importer)
+    return (background.webhook_dispatcher, background.importer, background.indexer)

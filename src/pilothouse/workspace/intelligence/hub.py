@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, distinct, select
+from sqlalchemy import Engine, select
 
 from pilothouse.core.settings import IntelligenceSettings
 from pilothouse.workspace import database
@@ -62,9 +62,9 @@ class Intelligence:
             stale = [
                 r[0]
                 for r in conn.execute(
-                    select(distinct(chunks.c.workspace_id)).where(
-                        chunks.c.model.is_not(None), chunks.c.model != self.embedder.name
-                    )
+                    select(chunks.c.workspace_id)
+                    .where(chunks.c.model.is_not(None), chunks.c.model != self.embedder.name)
+                    .distinct()
                 )
             ]
             for workspace_id in stale:

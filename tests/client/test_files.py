@@ -205,17 +205,7 @@ def test_metadata_is_merged_and_removed_per_key(workspace: Workspace, prod: str)
     assert workspace.stat_file(prod, "/deploy.yaml").metadata == after
 
 
-def test_a_note_is_kept_with_its_version(
-    workspace: Workspace, side: str, prod: str, request: pytest.FixtureRequest
-):
-    if side == "remote":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="PUT …/files/{path} has no 'note' parameter (api/files.py write_file)",
-                strict=True,
-            )
-        )
-
+def test_a_note_is_kept_with_its_version(workspace: Workspace, prod: str):
     written = workspace.write_file(prod, "/status.json", b"{}", note="validated by CI")
 
     assert written.note == "validated by CI"

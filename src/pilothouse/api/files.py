@@ -84,6 +84,7 @@ async def write_file(
     if_version: Annotated[int | None, Query(ge=0)] = None,
     lock_token: Annotated[str | None, Query(max_length=256)] = None,
     x_lock_token: Annotated[str | None, Header(max_length=256)] = None,
+    note: Annotated[str | None, Query(max_length=256)] = None,
 ) -> dict[str, Any]:
     """Store the request body as a complete new version of the file."""
     chunks = request.stream()
@@ -96,6 +97,7 @@ async def write_file(
             _bridge(chunks),
             if_version=if_version,
             lock_token=lock_token or x_lock_token,
+            note=note,
         )
 
     return (await anyio.to_thread.run_sync(write)).to_dict()
@@ -205,10 +207,15 @@ def delete_file(
     actor: ActorDep,
     if_version: Annotated[int | None, Query(ge=0)] = None,
     lock_token: Annotated[str | None, Query(max_length=256)] = None,
+    x_lock_token: Annotated[str | None, Header(max_length=256)] = None,
 ) -> dict[str, Any]:
     """Move the file to the trash; the result's ``id`` is its trash id."""
     return service.delete_file(
-        actor, workspace, _path(path), if_version=if_version, lock_token=lock_token
+        actor,
+        workspace,
+        _path(path),
+        if_version=if_version,
+        lock_token=lock_token or x_lock_token,
     ).to_dict()
 
 

@@ -23,7 +23,7 @@ def list_locks(
     """Live leases; with ``path``, those that cover it or lie inside it."""
     items = (
         service.lock_status(actor, workspace, path)
-        if path
+        if path is not None
         else service.list_locks(actor, workspace)
     )
     return [lk.to_dict() for lk in items]

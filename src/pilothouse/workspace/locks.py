@@ -71,9 +71,13 @@ def parse_scope(scope: str) -> Scope:
 
 
 def check_ttl(ttl_seconds: float) -> int:
-    if not isinstance(ttl_seconds, (int, float)) or not MIN_TTL <= ttl_seconds <= MAX_TTL:
+    integral = isinstance(ttl_seconds, int) or (
+        isinstance(ttl_seconds, float) and ttl_seconds.is_integer()
+    )
+    if isinstance(ttl_seconds, bool) or not integral or not MIN_TTL <= ttl_seconds <= MAX_TTL:
         raise InvalidArgument(
-            f"ttl_seconds must be between {MIN_TTL} and {MAX_TTL}, not {ttl_seconds!r}",
+            f"ttl_seconds must be a whole number between {MIN_TTL} and {MAX_TTL}, "
+            f"not {ttl_seconds!r}",
             details={"min": MIN_TTL, "max": MAX_TTL},
         )
     return int(ttl_seconds)

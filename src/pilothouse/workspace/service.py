@@ -454,6 +454,10 @@ class WorkspaceService:
         """Store a complete new version; ``if_version`` guards against lost updates."""
         path = self._path(path)
         self._check_if_version(if_version)
+        # Authorise before accepting up to max_file_bytes; the transaction checks again.
+        with self._reading(actor, workspace, Permission.WRITE) as (_conn, ws):
+            if ws.row.archived_at is not None:
+                raise Conflict(f"workspace {ws.row.name} is archived and read-only")
         stored = self.blobs.put_stream(_chunks(content), max_bytes=self.limits.max_file_bytes)
         with self._writing(actor, workspace, Permission.WRITE) as (unit, ws):
             locks.check_enforced(unit.conn, ws.id, [path], lock_token, unit.now)
@@ -863,6 +867,8 @@ class WorkspaceService:
             raise InvalidArgument(str(e)) from None
         if wanted > actor.scope:
             raise Forbidden("a key cannot carry more scope than the key that creates it")
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise InvalidArgument("expires_at must carry a time zone (e.g. ...Z)")
         with self._writing(actor, workspace, Permission.MANAGE) as (unit, ws):
             return principals.create_key(
                 unit,

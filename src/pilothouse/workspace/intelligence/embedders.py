@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import threading
 from typing import Any, Protocol
 
@@ -40,6 +41,19 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Matrix:
         """One normalised float32 row per text; raises :class:`EmbedderUnavailable`."""
         ...
+
+
+SYNTAX = re.compile(r'[{}\[\]",:]+|\s+')
+MAX_EMBEDDED_CHARS = 1200
+
+
+def model_text(text: str) -> str:
+    """What the model sees of a chunk: JSON/YAML punctuation and runs of blanks folded.
+
+    Brackets, quotes and colons cost transformer tokens (time) and carry no meaning
+    the words do not; the model's input limit (256 tokens) cuts the rest anyway.
+    """
+    return SYNTAX.sub(" ", text).strip()[:MAX_EMBEDDED_CHARS]
 
 
 def normalise(matrix: npt.NDArray[Any]) -> Matrix:

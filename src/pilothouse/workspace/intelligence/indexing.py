@@ -31,7 +31,11 @@ from pilothouse.workspace import database
 from pilothouse.workspace.blobs import BlobStore
 from pilothouse.workspace.errors import NotFound
 from pilothouse.workspace.intelligence import chunking, sniffing
-from pilothouse.workspace.intelligence.embedders import Embedder, EmbedderUnavailable
+from pilothouse.workspace.intelligence.embedders import (
+    Embedder,
+    EmbedderUnavailable,
+    model_text,
+)
 from pilothouse.workspace.intelligence.lexical import LexicalIndex
 from pilothouse.workspace.schema import chunks, files, index_queue
 
@@ -163,7 +167,7 @@ class Indexer:
         return Prepared(row, kind, chunking.chunk(text, kind))
 
     def _vectors(self, prepared: Sequence[Prepared]) -> list[bytes | None]:
-        texts = [p.text for item in prepared for p in item.pieces]
+        texts = [model_text(p.text) for item in prepared for p in item.pieces]
         if not texts or self.embedder is None:
             return [None] * len(texts)
         try:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, String, cast, distinct, func, select
 
-from pilothouse.workspace.intelligence.embedders import Embedder, Matrix, normalise
+from pilothouse.workspace.intelligence.embedders import Embedder, Matrix, model_text, normalise
 from pilothouse.workspace.intelligence.lexical import LexicalIndex, terms
 from pilothouse.workspace.intelligence.vectors import VectorIndex
 from pilothouse.workspace.models import _Serialisable
@@ -176,7 +176,7 @@ def query(
     if used in ("hybrid", "lexical"):
         lexical_scores = dict(lexical.search(conn, workspace_id, text, pool))
     if used in ("hybrid", "semantic") and embedder is not None:
-        query_vector = embedder.embed([text])[0]
+        query_vector = embedder.embed([model_text(text)])[0]
         semantic_scores = dict(vectors.top(conn, workspace_id, embedder.name, query_vector, pool))
     rows = _rows(conn, workspace_id, list({*lexical_scores, *semantic_scores}))
     best_lexical = max(lexical_scores.values(), default=0.0) or 1.0
@@ -232,7 +232,7 @@ def similar(
         if own:
             probe = normalise(np.mean(np.vstack(own), axis=0, keepdims=True))[0]
         else:
-            probe = embedder.embed([source_text[:4000]])[0]
+            probe = embedder.embed([model_text(source_text)])[0]
         ranked = vectors.top(conn, workspace_id, embedder.name, probe, CANDIDATES * 5)
         mode = "semantic"
     else:

@@ -6,7 +6,10 @@
 1. :class:`~pilothouse.api.middleware.RequestContext` — request id, access log,
    metrics (it sees every response, including the 413s below);
 2. :class:`~pilothouse.api.middleware.BodyLimit` — size limits before any parsing;
-3. FastAPI with its exception handlers (:mod:`pilothouse.api.errors`).
+3. :class:`~pilothouse.api.middleware.BearerGuard` — a valid key before any MCP traffic;
+4. FastAPI with its exception handlers (:mod:`pilothouse.api.errors`), REST routes,
+   and the MCP endpoints (:func:`pilothouse.mcp.mount`), whose session manager runs
+   in the app's lifespan.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Response
 from starlette.types import ASGIApp
 
-from pilothouse import __version__
+from pilothouse import __version__, mcp
 from pilothouse.api import (
     activity,
     errors,
@@ -32,7 +35,7 @@ from pilothouse.api import (
     workspaces,
 )
 from pilothouse.api.auth import current_actor
-from pilothouse.api.middleware import BodyLimit, RequestContext
+from pilothouse.api.middleware import BearerGuard, BodyLimit, RequestContext
 from pilothouse.workspace.service import WorkspaceService
 
 Extension = Callable[[FastAPI], AbstractAsyncContextManager[None] | None]
@@ -81,15 +84,33 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
         """Prometheus exposition: requests, latencies, tool calls, webhook deliveries."""
         return Response(app.state.metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
+    server = mcp.build_server(
+        service,
+        mcp.bearer_resolver(service),
+        observe=lambda tool, action, outcome: app.state.metrics.tool_calls.labels(
+            tool, action, outcome
+        ).inc(),
+    )
+    contexts.append(
+        mcp.mount(
+            app,
+            server,
+            settings=service.settings.server,
+            max_request_body_size=service.settings.server.max_mcp_body_bytes,
+        )
+    )
+
     for extend in extensions:
         context = extend(app)
         if context is not None:
             contexts.append(context)
 
+    guarded = BearerGuard(app, service, prefixes=("/mcp", "/sse"))
     limited = BodyLimit(
-        app,
+        guarded,
         json_limit=service.settings.server.max_json_body_bytes,
         upload_limit=lambda: service.limits.max_file_bytes,
+        mcp_limit=service.settings.server.max_mcp_body_bytes,
     )
     outer = RequestContext(limited, app.state.metrics)
     return outer

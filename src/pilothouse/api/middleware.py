@@ -22,9 +22,13 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pilothouse.api import errors, metrics
+from pilothouse.core.errors import PilothouseError
+from pilothouse.workspace.roles import Interface
+from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger("pilothouse.access")
 DRAIN_CAP = 64 * 1024 * 1024
@@ -92,14 +96,24 @@ def _route_template(scope: Scope) -> str:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        json_limit: int,
+        upload_limit: Callable[[], int],
+        mcp_limit: int,
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
+        self.mcp_limit = mcp_limit
 
     def _limit(self, scope: Scope) -> int:
         if scope["method"] == "PUT" and "/files/" in scope["path"]:
             return self.upload_limit()
+        if scope["path"].startswith(("/mcp", "/sse")):
+            return self.mcp_limit
         return self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,6 +194,7 @@ async def _reply(send: Send, code: str, message: str, limit: int | None = None) 
             "type": "http.response.start",
             "status": errors.STATUS[code],
             "headers": [
+                *([(b"www-authenticate", b"Bearer")] if code == "unauthenticated" else []),
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"connection", b"close"),
@@ -187,3 +202,34 @@ async def _reply(send: Send, code: str, message: str, limit: int | None = None) 
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class BearerGuard:
+    """401 for MCP traffic without a valid bearer key, before the SDK sees it.
+
+    REST checks keys per route (a dependency); the MCP endpoints are mounted ASGI
+    apps, so this guard gives them the same front door: no key, no session.
+    """
+
+    def __init__(self, app: ASGIApp, service: WorkspaceService, *, prefixes: tuple[str, ...]):
+        self.app = app
+        self.service = service
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await _reply(send, "unauthenticated", "MCP needs 'Authorization: Bearer <api key>'")
+            return
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: self.service.authenticate(token.strip(), Interface.MCP)
+            )
+        except PilothouseError as e:
+            await _reply(send, e.code, e.message)
+            return
+        await self.app(scope, receive, send)

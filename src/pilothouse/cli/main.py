@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from pilothouse import __version__
-from pilothouse.cli import files, history, locks, people, search, serve, workspaces
+from pilothouse.cli import files, history, locks, mcp_stdio, people, search, serve, workspaces
 from pilothouse.cli.session import (
     ApiKeyOpt,
     HomeOpt,
@@ -55,6 +55,8 @@ app.add_typer(people.ownership_app, name="ownership")
 app.command("events")(history.events)
 app.command("serve")(serve.serve)
 app.command("search")(search.search)
+app.command("mcp")(mcp_stdio.serve_stdio)
+app.command("mcp")(mcp_stdio.serve_stdio)
 app.add_typer(search.index_app, name="index")
 
 

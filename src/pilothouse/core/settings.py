@@ -133,6 +133,9 @@ class ServerSettings(BaseModel):
     max_json_body_bytes: int = Field(1024 * 1024, ge=1024)
     """Largest JSON request body, in bytes (default 1 MiB); uploads use max_file_bytes."""
 
+    max_mcp_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest MCP message, in bytes (default 16 MiB: file writes travel inline)."""
+
     download_url_ttl_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600)
     """Default validity of a signed download URL, in seconds (default 1 h)."""
 

@@ -22,7 +22,20 @@ pytestmark = pytest.mark.anyio
 Payload = dict[str, Any]
 Call = Callable[..., Awaitable[Payload]]
 WS = "gitops-prod"
-TOOLS = ["workspace", "file", "lock", "event", "audit", "member", "apikey", "ownership"]
+TOOLS = [
+    "workspace",
+    "file",
+    "lock",
+    "event",
+    "audit",
+    "member",
+    "apikey",
+    "ownership",
+    "webhook",
+    "import",
+    "download",
+    "search",
+]
 
 
 async def test_every_tool_is_listed_with_truthful_annotations(client: Client) -> None:
@@ -34,7 +47,12 @@ async def test_every_tool_is_listed_with_truthful_annotations(client: Client) ->
         assert hints is not None
         assert hints.read_only_hint is True
         assert hints.destructive_hint is False
-    for name in ("workspace", "file", "lock", "member", "apikey", "ownership"):
+    for name in ("import", "download", "search"):
+        hints = listed[name].annotations
+        assert hints is not None
+        assert hints.read_only_hint is False
+        assert hints.destructive_hint is False
+    for name in ("workspace", "file", "lock", "member", "apikey", "ownership", "webhook"):
         hints = listed[name].annotations
         assert hints is not None
         assert hints.read_only_hint is False

@@ -7,8 +7,8 @@ Import order is the order clients list the tools in.
 """
 
 # isort: off
-from pilothouse.mcp.tools import workspaces, files, locks, activity, people
+from pilothouse.mcp.tools import workspaces, files, locks, activity, people, transfers, search
 
 # isort: on
 
-__all__ = ["activity", "files", "locks", "people", "workspaces"]
+__all__ = ["activity", "files", "locks", "people", "search", "transfers", "workspaces"]

@@ -236,3 +236,37 @@ def test_traversal_through_the_url_never_escapes(api: httpx.Client, path: str):
     response = api.put(f"{WS}/files/{path}", content=b"x")
     assert response.status_code in (404, 422)
     assert api.get(f"{WS}/files", params={"recursive": True}).json()["entries"] == []
+
+
+def test_an_agent_sets_up_a_workspace_and_hands_it_to_a_human(live: Any):
+    with live.client() as admin:
+        assert admin.post("/api/v1/principals", json={"name": "bootstrapper", "kind": "agent"})
+        assert admin.post("/api/v1/principals", json={"name": "dana"}).status_code == 201
+        agent_key = admin.post(
+            "/api/v1/principals/bootstrapper/apikeys", json={"scope": "admin"}
+        ).json()["key"]
+        human_key = admin.post("/api/v1/principals/dana/apikeys", json={"scope": "admin"}).json()[
+            "key"
+        ]
+        names = [p["name"] for p in admin.get("/api/v1/principals").json()]
+        assert {"alice", "bootstrapper", "dana"} <= set(names)
+    with live.client(agent_key) as agent:
+        assert agent.post("/api/v1/workspaces", json={"name": "ml-prod"}).status_code == 201
+        token = agent.post("/api/v1/workspaces/ml-prod/transfers").json()["token"]
+        denied = agent.get("/api/v1/principals")
+        assert denied.status_code == 403
+    with live.client(human_key) as human:
+        claimed = human.post("/api/v1/ownership/claim", json={"token": token})
+        assert claimed.status_code == 200 and claimed.json()["state"] == "claimed"
+        roles = {
+            m["name"]: m["role"] for m in human.get("/api/v1/workspaces/ml-prod/members").json()
+        }
+        assert roles == {"dana": "owner", "bootstrapper": "admin"}
+        again = human.post("/api/v1/ownership/claim", json={"token": token})
+        assert again.status_code == 409
+        restricted = human.post(
+            "/api/v1/workspaces/ml-prod/apikeys", json={"principal": "dana", "scope": "read"}
+        ).json()["key"]
+    with live.client(restricted) as narrow:
+        minted = narrow.post("/api/v1/principals/me/apikeys", json={"scope": "read"})
+        assert minted.status_code == 403

@@ -91,3 +91,36 @@ def cancel_transfer(
 @router.post("/ownership/claim")
 def claim_ownership(body: wire.Claim, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
     return service.claim_transfer(actor, body.token).to_dict()
+
+
+@router.get("/principals")
+def list_principals(service: ServiceDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Users and agents of the installation (site admins)."""
+    return [p.to_dict() for p in service.list_principals(actor)]
+
+
+@router.post("/principals", status_code=status.HTTP_201_CREATED)
+def create_principal(
+    body: wire.PrincipalCreate, service: ServiceDep, actor: ActorDep
+) -> dict[str, Any]:
+    """A new user or agent of the installation (site admins)."""
+    return service.create_user(
+        actor, body.name, site_admin=body.site_admin, kind=body.kind
+    ).to_dict()
+
+
+@router.post("/principals/{principal}/apikeys", status_code=status.HTTP_201_CREATED)
+def create_personal_key(
+    principal: str, body: wire.PersonalKeyCreate, service: ServiceDep, actor: ActorDep
+) -> dict[str, Any]:
+    """An unrestricted key (creates workspaces, claims ownership); ``me`` for yourself."""
+    expires = body.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return service.create_personal_key(
+        actor,
+        None if principal == "me" else principal,
+        name=body.name,
+        scope=body.scope,
+        expires_at=expires,
+    ).to_dict()

@@ -162,3 +162,15 @@ class SearchSimilar(Body):
         default_factory=list, max_length=6
     )
     include_history: bool = False
+
+
+class PrincipalCreate(Body):
+    name: str = Field(min_length=1, max_length=128)
+    kind: Literal["user", "agent"] = "user"
+    site_admin: bool = False
+
+
+class PersonalKeyCreate(Body):
+    name: str = Field("personal", min_length=1, max_length=128)
+    scope: Literal["read", "write", "admin"] = "write"
+    expires_at: datetime | None = None

@@ -24,6 +24,7 @@ member_app = typer.Typer(help="Members of a workspace and their roles.", no_args
 agent_app = typer.Typer(help="Agent principals.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys of workspace members.", no_args_is_help=True)
 ownership_app = typer.Typer(help="Hand a workspace to a new owner.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and agents of the installation.", no_args_is_help=True)
 
 PrincipalArg = Annotated[str, typer.Argument(help="Principal name or id.")]
 RoleArg = Annotated[str, typer.Argument(help="viewer, member or admin.")]
@@ -245,3 +246,63 @@ def ownership_claim(
     with session(home, api_key, output) as s:
         transfer = s.service.claim_transfer(s.actor, token)
         emit(output, transfer.to_dict(), lambda: typer.echo(f"you now own {transfer.workspace_id}"))
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Login-style name, e.g. bob or validator.")],
+    agent: Annotated[bool, typer.Option("--agent", help="An agent, not a person.")] = False,
+    site_admin: Annotated[bool, typer.Option(help="Owner rights everywhere.")] = False,
+    home: HomeOpt = None,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TEXT,
+) -> None:
+    """Create a user or agent of the installation (site admins)."""
+    with session(home, api_key, output) as s:
+        made = s.service.create_user(
+            s.actor, name, site_admin=site_admin, kind="agent" if agent else "user"
+        )
+        emit(output, made.to_dict(), lambda: pairs(made.to_dict()))
+
+
+@user_app.command("list")
+def user_list(
+    home: HomeOpt = None, api_key: ApiKeyOpt = None, output: OutputOpt = Output.TEXT
+) -> None:
+    """Every user and agent (site admins)."""
+    with session(home, api_key, output) as s:
+        items = s.service.list_principals(s.actor)
+        emit(
+            output,
+            [p.to_dict() for p in items],
+            lambda: table(
+                None,
+                ["name", "id", "kind", "site admin"],
+                [[p.name, p.id, p.kind.value, "yes" if p.site_admin else ""] for p in items],
+            ),
+        )
+
+
+@user_app.command("key")
+def user_key(
+    name: Annotated[str, typer.Argument(help="Whose key (name or id).")],
+    scope: Annotated[str, typer.Option(help="read, write or admin.")] = "write",
+    label: Annotated[str, typer.Option("--name", help="A label for the key.")] = "personal",
+    expires_in_hours: Annotated[
+        float | None, typer.Option("--expires-in-hours", help="Expire after this many hours.")
+    ] = None,
+    home: HomeOpt = None,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TEXT,
+) -> None:
+    """An unrestricted key for NAME (creates workspaces, claims ownership); shown once."""
+    with session(home, api_key, output) as s:
+        expires = (
+            s.service.clock.now() + timedelta(hours=expires_in_hours)
+            if expires_in_hours is not None
+            else None
+        )
+        created = s.service.create_personal_key(
+            s.actor, name, name=label, scope=scope, expires_at=expires
+        )
+        emit(output, created.to_dict(), lambda: pairs(created.to_dict()))

@@ -74,6 +74,13 @@ def create(
     return principal
 
 
+def list_all(conn: Connection) -> list[Principal]:
+    rows = conn.execute(
+        select(principals).where(principals.c.disabled_at.is_(None)).order_by(principals.c.name)
+    )
+    return [_principal(r) for r in rows]
+
+
 def get(conn: Connection, ref: str) -> Principal:
     """A principal by id or name."""
     row = conn.execute(

@@ -295,15 +295,87 @@ class WorkspaceService:
             request_id=request_id,
         )
 
-    def create_user(self, actor: Actor, name: str, *, site_admin: bool = False) -> Principal:
+    @staticmethod
+    def _site_admin(actor: Actor, what: str) -> None:
         if not actor.principal.site_admin or actor.scope < Scope.ADMIN:
-            raise Forbidden("only a site administrator can create users")
+            raise Forbidden(f"only a site administrator can {what}")
+        if actor.key_workspace_id is not None:
+            raise Forbidden(f"{what} needs an unrestricted key")
+
+    def create_user(
+        self, actor: Actor, name: str, *, site_admin: bool = False, kind: str = "user"
+    ) -> Principal:
+        """A new user (or agent) of the installation, member of nothing yet (site admins)."""
+        self._site_admin(actor, "create principals")
+        try:
+            wanted = Kind(kind)
+        except ValueError:
+            raise InvalidArgument("kind is user or agent") from None
+        if wanted is Kind.SYSTEM or (site_admin and wanted is not Kind.USER):
+            raise InvalidArgument("kind is user or agent; only users can be site admins")
         with self._unit(actor) as unit:
-            user = principals.create(
-                unit.conn, Kind.USER, name, now=unit.now, site_admin=site_admin
+            user = principals.create(unit.conn, wanted, name, now=unit.now, site_admin=site_admin)
+            unit.record(
+                None,
+                action="principal.create",
+                target=user.id,
+                data={"name": name, "kind": wanted.value, "site_admin": site_admin},
             )
-            unit.record(None, action="principal.create", target=user.id, data={"name": name})
         return user
+
+    def list_principals(self, actor: Actor) -> list[Principal]:
+        """Every user and agent of the installation (site admins)."""
+        self._site_admin(actor, "list principals")
+        with database.begin_read(self.engine) as conn:
+            return principals.list_all(conn)
+
+    def create_personal_key(
+        self,
+        actor: Actor,
+        principal: str | None = None,
+        *,
+        name: str = "personal",
+        scope: str = "write",
+        expires_at: datetime | None = None,
+    ) -> CreatedApiKey:
+        """An unrestricted key (any workspace the principal belongs to).
+
+        For yourself when you act with an unrestricted key; for anyone as a site
+        admin. This is the key that creates workspaces and claims ownership.
+        """
+        try:
+            wanted = Scope.parse(scope)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+        if wanted > actor.scope:
+            raise Forbidden("a key cannot carry more scope than the key that creates it")
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise InvalidArgument("expires_at must carry a time zone (e.g. ...Z)")
+        if actor.key_workspace_id is not None:
+            raise Forbidden("a workspace-restricted key cannot mint unrestricted keys")
+        with self._unit(actor) as unit:
+            owner = principals.get(unit.conn, principal) if principal else actor.principal
+            if owner.id != actor.principal.id:
+                self._site_admin(actor, "create keys for others")
+            if expires_at is not None and expires_at <= unit.now:
+                raise InvalidArgument("expires_at is in the past")
+            created = principals.insert_key(
+                unit.conn,
+                principal_id=owner.id,
+                workspace_id=None,
+                name=name,
+                scope=wanted,
+                created_by=actor.principal.id,
+                now=unit.now,
+                expires_at=expires_at,
+            )
+            unit.record(
+                None,
+                action="apikey.create",
+                target=created.info.id,
+                data={"principal_id": owner.id, "scope": wanted.label, "unrestricted": True},
+            )
+        return created
 
     def create_agent(
         self, actor: Actor, workspace: str, name: str, *, role: str = "member"

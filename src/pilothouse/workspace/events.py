@@ -170,20 +170,13 @@ def query(
         clauses += [events.c.type.startswith(f, autoescape=True) for f in families]
         stmt = stmt.where(or_(*clauses))
     if path_prefix:
-        if path_prefix.endswith("/"):
-            stmt = stmt.where(
-                events.c.path >= path_prefix,
-                events.c.path < paths.prefix_upper_bound(path_prefix),
-            )
-        else:
-            base = path_prefix
-            stmt = stmt.where(
-                (events.c.path == base)
-                | (
-                    (events.c.path >= base + "/")
-                    & (events.c.path < paths.prefix_upper_bound(base + "/"))
-                )
-            )
+        # A directory prefix (/status/) also matches the directory itself (/status), which
+        # is where tree locks live; a file prefix matches the file and anything below.
+        directory = path_prefix if path_prefix.endswith("/") else path_prefix + "/"
+        stmt = stmt.where(
+            (events.c.path == directory.rstrip("/"))
+            | ((events.c.path >= directory) & (events.c.path < paths.prefix_upper_bound(directory)))
+        )
     if actor_id:
         stmt = stmt.where(events.c.actor_id == actor_id)
     if since:

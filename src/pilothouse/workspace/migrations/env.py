@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from pilothouse.workspace.schema import FTS_TABLE, metadata
+from pilothouse.workspace.migrations.env_support import include_name
+from pilothouse.workspace.schema import metadata
 
 engine = context.config.attributes["engine"]
-
-
-def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    """FTS5 tables (and their shadow tables) are created by hand, not from metadata."""
-    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
 
 
 with engine.connect() as connection:

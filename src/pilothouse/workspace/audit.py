@@ -19,7 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from pilothouse.core.clock import isoformat
 from pilothouse.workspace.models import Actor, AuditEntry, AuditVerdict, PrincipalId
@@ -58,6 +58,19 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(fields)).hexdigest()
 
 
+_HEAD = (
+    select(audit_heads.c.seq, audit_heads.c.hash)
+    .where(audit_heads.c.chain == bindparam("chain"))
+    .with_for_update()
+)
+_INSERT = insert(audit)
+_MOVE_HEAD = (
+    update(audit_heads)
+    .where(audit_heads.c.chain == bindparam("b_chain"))
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+
+
 def start_chain(conn: Connection, chain: str) -> None:
     """Create the head of a new chain (a new workspace, or the global one)."""
     conn.execute(insert(audit_heads).values(chain=chain, seq=0, hash=GENESIS))
@@ -76,11 +89,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry to ``chain``; returns its sequence number."""
-    head = conn.execute(
-        select(audit_heads.c.seq, audit_heads.c.hash)
-        .where(audit_heads.c.chain == chain)
-        .with_for_update()
-    ).one_or_none()
+    head = conn.execute(_HEAD, {"chain": chain}).one_or_none()
     if head is None:
         start_chain(conn, chain)
         prev_seq, prev_hash = 0, GENESIS
@@ -104,17 +113,15 @@ def append(
     }
     digest = chain_hash(prev_hash, fields)
     conn.execute(
-        insert(audit).values(
-            **{**fields, "details": json.dumps(fields["details"], sort_keys=True, default=str)},
-            prev_hash=prev_hash,
-            hash=digest,
-        )
+        _INSERT,
+        {
+            **fields,
+            "details": json.dumps(fields["details"], sort_keys=True, default=str),
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    conn.execute(
-        update(audit_heads)
-        .where(audit_heads.c.chain == chain)
-        .values(seq=prev_seq + 1, hash=digest)
-    )
+    conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": prev_seq + 1, "b_hash": digest})
     return prev_seq + 1
 
 

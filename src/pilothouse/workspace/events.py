@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select, update
 
 from pilothouse.workspace import paths
 from pilothouse.workspace.models import Event, PrincipalId, WorkspaceId
@@ -116,6 +116,17 @@ class InProcessEventBus:
                     log.exception("event subscriber failed on %s #%d", event.type, event.cursor)
 
 
+# Built once: on the hot path of every mutation, statement construction would cost
+# more than the SQL itself.
+_NEXT_CURSOR = (
+    update(workspaces)
+    .where(workspaces.c.id == bindparam("ws"))
+    .values(event_seq=workspaces.c.event_seq + 1)
+    .returning(workspaces.c.event_seq)
+)
+_INSERT = insert(events)
+
+
 def append(
     conn: Connection,
     workspace_id: WorkspaceId,
@@ -128,23 +139,19 @@ def append(
     data: dict[str, Any],
 ) -> Event:
     """Append one event, taking the next cursor of its workspace."""
-    cursor = conn.execute(
-        update(workspaces)
-        .where(workspaces.c.id == workspace_id)
-        .values(event_seq=workspaces.c.event_seq + 1)
-        .returning(workspaces.c.event_seq)
-    ).scalar_one()
+    cursor = conn.execute(_NEXT_CURSOR, {"ws": workspace_id}).scalar_one()
     conn.execute(
-        insert(events).values(
-            workspace_id=workspace_id,
-            seq=cursor,
-            type=type,
-            path=path,
-            actor_id=actor_id,
-            agent_name=agent_name,
-            at=at,
-            data=json.dumps(data, sort_keys=True, default=str),
-        )
+        _INSERT,
+        {
+            "workspace_id": workspace_id,
+            "seq": cursor,
+            "type": type,
+            "path": path,
+            "actor_id": actor_id,
+            "agent_name": agent_name,
+            "at": at,
+            "data": json.dumps(data, sort_keys=True, default=str),
+        },
     )
     return Event(workspace_id, int(cursor), type, path, actor_id, agent_name, at, data)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from pilothouse.core import ids
 from pilothouse.core.clock import isoformat
@@ -105,11 +105,20 @@ def _info(row: Any) -> LockInfo:
     )
 
 
+_ALL = select(locks).where(locks.c.workspace_id == bindparam("ws")).order_by(locks.c.fencing_token)
+_ONE = select(locks).where(locks.c.id == bindparam("id"), locks.c.workspace_id == bindparam("ws"))
+_DELETE = delete(locks).where(locks.c.id == bindparam("id"))
+_INSERT = insert(locks)
+_NEXT_FENCE = (
+    update(workspaces)
+    .where(workspaces.c.id == bindparam("ws"))
+    .values(fencing_seq=workspaces.c.fencing_seq + 1)
+    .returning(workspaces.c.fencing_seq)
+)
+
+
 def all_locks(conn: Connection, workspace_id: WorkspaceId) -> list[LockInfo]:
-    rows = conn.execute(
-        select(locks).where(locks.c.workspace_id == workspace_id).order_by(locks.c.fencing_token)
-    )
-    return [_info(r) for r in rows]
+    return [_info(r) for r in conn.execute(_ALL, {"ws": workspace_id})]
 
 
 def _expire(unit: Unit, lock: LockInfo) -> None:
@@ -154,12 +163,7 @@ def acquire(
     enforce: bool,
 ) -> LockGrant:
     """Grant a lease or raise :class:`LockHeld` naming the holder and its expiry."""
-    fencing = unit.conn.execute(
-        update(workspaces)
-        .where(workspaces.c.id == workspace_id)
-        .values(fencing_seq=workspaces.c.fencing_seq + 1)
-        .returning(workspaces.c.fencing_seq)
-    ).scalar_one()
+    fencing = unit.conn.execute(_NEXT_FENCE, {"ws": workspace_id}).scalar_one()
     wanted = Span(path, scope)
     for held in all_locks(unit.conn, workspace_id):
         if not overlaps(wanted, Span(held.path, parse_scope(held.scope))):
@@ -194,19 +198,20 @@ def acquire(
         expires_at=unit.now + timedelta(seconds=ttl_seconds),
     )
     unit.conn.execute(
-        insert(locks).values(
-            id=lock.id,
-            workspace_id=workspace_id,
-            path=path,
-            scope=scope,
-            digest=ids.digest(token),
-            fencing_token=lock.fencing_token,
-            holder_id=lock.holder_id,
-            agent_name=lock.agent_name,
-            enforce=enforce,
-            acquired_at=lock.acquired_at,
-            expires_at=lock.expires_at,
-        )
+        _INSERT,
+        {
+            "id": lock.id,
+            "workspace_id": workspace_id,
+            "path": path,
+            "scope": scope,
+            "digest": ids.digest(token),
+            "fencing_token": lock.fencing_token,
+            "holder_id": lock.holder_id,
+            "agent_name": lock.agent_name,
+            "enforce": enforce,
+            "acquired_at": lock.acquired_at,
+            "expires_at": lock.expires_at,
+        },
     )
     unit.record(
         workspace_id,
@@ -220,9 +225,7 @@ def acquire(
 
 
 def _held(unit: Unit, workspace_id: WorkspaceId, lock_id: str, token: str) -> LockInfo:
-    row = unit.conn.execute(
-        select(locks).where(locks.c.id == lock_id, locks.c.workspace_id == workspace_id)
-    ).one_or_none()
+    row = unit.conn.execute(_ONE, {"id": lock_id, "ws": workspace_id}).one_or_none()
     if row is None:
         raise LockNotHeld(f"lock {lock_id} is not held (released, broken or expired)")
     if not ids.same_secret(token, row.digest):
@@ -257,7 +260,7 @@ def heartbeat(
 
 def release(unit: Unit, workspace_id: WorkspaceId, lock_id: str, token: str) -> LockInfo:
     lock = _held(unit, workspace_id, lock_id, token)
-    unit.conn.execute(delete(locks).where(locks.c.id == lock.id))
+    unit.conn.execute(_DELETE, {"id": lock.id})
     unit.record(
         workspace_id,
         action="lock.release",

@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from pilothouse.core import ids
 from pilothouse.core.clock import isoformat
@@ -46,15 +46,16 @@ def payload(event: Event, delivery_id: str, workspace_name: str | None) -> dict[
     }
 
 
+_SUBSCRIBERS = select(webhooks.c.id, webhooks.c.event_types, webhooks.c.path_glob).where(
+    webhooks.c.workspace_id == bindparam("ws"),
+    webhooks.c.active.is_(True),
+    webhooks.c.deleted_at.is_(None),
+)
+
+
 def enqueue(conn: Connection, event: Event, now: datetime) -> int:
     """Queue one delivery per active subscription that wants ``event``; returns how many."""
-    rows = conn.execute(
-        select(webhooks.c.id, webhooks.c.event_types, webhooks.c.path_glob).where(
-            webhooks.c.workspace_id == event.workspace_id,
-            webhooks.c.active.is_(True),
-            webhooks.c.deleted_at.is_(None),
-        )
-    ).all()
+    rows = conn.execute(_SUBSCRIBERS, {"ws": event.workspace_id}).all()
     if not rows:
         return 0
     workspace_name = conn.execute(

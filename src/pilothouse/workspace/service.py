@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, update
 
 from pilothouse.core import ids, netguard
 from pilothouse.core.clock import Clock, SystemClock
@@ -88,6 +88,10 @@ from pilothouse.workspace.schema import imports as import_rows
 from pilothouse.workspace.schema import installation, workspaces
 from pilothouse.workspace.unit import SYSTEM, Unit
 
+_LOAD = select(workspaces).where(
+    or_(workspaces.c.id == bindparam("ref"), workspaces.c.name == bindparam("ref"))
+)
+_LOAD_FOR_UPDATE = _LOAD.with_for_update()
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LOCK_WAKERS = frozenset({"lock.released", "lock.expired", "lock.broken"})
 MAX_EVENT_PAGE = 1000
@@ -184,10 +188,7 @@ class WorkspaceService:
     def _load(self, conn: Connection, ref: str, *, for_update: bool = False) -> Any:
         if not isinstance(ref, str) or not ref:
             raise InvalidArgument("a workspace name or id is required")
-        stmt = select(workspaces).where(or_(workspaces.c.id == ref, workspaces.c.name == ref))
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        row = conn.execute(_LOAD_FOR_UPDATE if for_update else _LOAD, {"ref": ref}).first()
         if row is None:
             raise NotFound(f"no workspace {ref!r}", details={"workspace": ref})
         return row

@@ -51,6 +51,7 @@ test: lint typecheck contracts pytest
 bench: $(STAMP)
 	$(BIN)/python bench/locks.py
 	$(BIN)/python bench/files.py
+	$(BIN)/python bench/mcp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/node/node_modules

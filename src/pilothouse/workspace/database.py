@@ -42,7 +42,11 @@ def make_engine(settings: Settings) -> Engine:
         return create_engine(url, pool_pre_ping=True, future=True)
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
+    engine = create_engine(
+        url,
+        poolclass=NullPool if ":memory:" in url else None,
+        pool_reset_on_return=None,  # every transaction ends in COMMIT or ROLLBACK already
+    )
     busy_ms = int(settings.database.busy_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")

@@ -32,7 +32,7 @@ from pilothouse.workspace.intelligence.vectors import VectorIndex
 from pilothouse.workspace.models import _Serialisable
 from pilothouse.workspace.schema import chunks, file_versions, files
 
-LEXICAL_WEIGHT = 0.15
+LEXICAL_WEIGHT = 0.05
 CANDIDATES = 200
 SNIPPET = 240
 MODES = ("hybrid", "semantic", "lexical")

@@ -42,7 +42,13 @@ class Intelligence:
         self.lexical = lexical.for_dialect(engine.dialect.name)
         self.vectors = VectorIndex()
         self.indexer = indexing.Indexer(
-            engine, blobs, self.lexical, self.embedder, clock, batch=settings.batch
+            engine,
+            blobs,
+            self.lexical,
+            self.embedder,
+            clock,
+            batch=settings.batch,
+            on_dropped=self.vectors.forget,
         )
         self._clock = clock
 

@@ -106,6 +106,7 @@ class Indexer:
         *,
         batch: int = 64,
         on_indexed: Callable[[str], None] | None = None,
+        on_dropped: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.blobs = blobs
@@ -114,6 +115,7 @@ class Indexer:
         self.now = clock
         self.batch = batch
         self.on_indexed = on_indexed or (lambda _ws: None)
+        self.on_dropped = on_dropped or (lambda _ws: None)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -198,6 +200,7 @@ class Indexer:
                 if old:
                     self.lexical.remove(conn, old)
                     conn.execute(delete(chunks).where(chunks.c.id.in_(old)))
+                    self.on_dropped(row.workspace_id)
                 lexical_rows = []
                 for ordinal, piece in enumerate(item.pieces):
                     vector = vectors[position]

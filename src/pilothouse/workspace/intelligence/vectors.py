@@ -3,10 +3,13 @@
 Exact search over a contiguous matrix is a single matrix-vector product: at 100k
 chunks by 384 dimensions that is ~38 M multiply-adds, a few milliseconds, with no
 approximate-index recall loss to explain. The matrix mirrors the ``chunks`` table
-(vectors of the current model only); before each search it is brought up to date
-cheaply — rows with ids above the highest loaded id are appended, and a full
-reload happens only when rows disappeared (a purge or a re-index), detected by the
-row count. That also picks up chunks indexed by other processes.
+(vectors of the current model only). Before each search one indexed lookup —
+the highest chunk id of the workspace — tells whether rows were added (by this
+process or another); only those are loaded and appended. Rows deleted since
+(re-indexed or purged versions) may linger in the matrix, which is harmless:
+every candidate is re-read from the database, where they no longer exist. The
+stale share is bounded by a full reload once more than ``RELOAD_AFTER`` rows
+were appended, or when this process's indexer drops chunks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sqlalchemy import Connection, func, select
 from pilothouse.workspace.intelligence.embedders import Matrix
 from pilothouse.workspace.schema import chunks
 
+RELOAD_AFTER = 50_000
+
 
 @dataclass
 class _Block:
@@ -28,6 +33,7 @@ class _Block:
     matrix: Matrix
     max_id: int
     model: str
+    appended: int = 0
 
 
 class VectorIndex:
@@ -35,15 +41,14 @@ class VectorIndex:
         self._blocks: dict[str, _Block] = {}
         self._lock = threading.Lock()
 
-    def _stats(self, conn: Connection, workspace_id: str, model: str) -> tuple[int, int]:
-        count, top = conn.execute(
-            select(func.count(), func.coalesce(func.max(chunks.c.id), 0)).where(
-                chunks.c.workspace_id == workspace_id,
-                chunks.c.model == model,
-                chunks.c.vector.is_not(None),
-            )
-        ).one()
-        return int(count), int(top)
+    def _top_id(self, conn: Connection, workspace_id: str) -> int:
+        return int(
+            conn.execute(
+                select(func.coalesce(func.max(chunks.c.id), 0)).where(
+                    chunks.c.workspace_id == workspace_id
+                )
+            ).scalar_one()
+        )
 
     def _load(self, conn: Connection, workspace_id: str, model: str, after: int) -> _Block:
         rows = conn.execute(
@@ -66,26 +71,33 @@ class VectorIndex:
 
     def matrix(self, conn: Connection, workspace_id: str, model: str) -> _Block:
         """The up-to-date block of a workspace for ``model``."""
-        count, top = self._stats(conn, workspace_id, model)
+        top = self._top_id(conn, workspace_id)
         with self._lock:
             block = self._blocks.get(workspace_id)
-            if block is not None and block.model == model:
-                if len(block.ids) == count and block.max_id == top:
+            fresh_enough = (
+                block is not None and block.model == model and block.appended < RELOAD_AFTER
+            )
+            if block is not None and fresh_enough:
+                if block.max_id >= top:
                     return block
-                if top > block.max_id:
-                    fresh = self._load(conn, workspace_id, model, block.max_id)
-                    if len(block.ids) + len(fresh.ids) == count:
-                        merged = _Block(
-                            np.concatenate([block.ids, fresh.ids]),
-                            fresh.matrix
-                            if len(block.ids) == 0
-                            else np.vstack([block.matrix, fresh.matrix]),
-                            fresh.max_id,
-                            model,
-                        )
-                        self._blocks[workspace_id] = merged
-                        return merged
+                extra = self._load(conn, workspace_id, model, block.max_id)
+                if len(extra.ids) == 0:
+                    matrix = block.matrix
+                elif len(block.ids) == 0:
+                    matrix = extra.matrix
+                else:
+                    matrix = np.vstack([block.matrix, extra.matrix])
+                merged = _Block(
+                    np.concatenate([block.ids, extra.ids]),
+                    matrix,
+                    max(top, extra.max_id),
+                    model,
+                    block.appended + len(extra.ids),
+                )
+                self._blocks[workspace_id] = merged
+                return merged
             block = self._load(conn, workspace_id, model, 0)
+            block.max_id = max(block.max_id, top)
             self._blocks[workspace_id] = block
             return block
 

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from pilothouse.core.clock import isoformat
 from pilothouse.workspace.models import Actor, AuditEntry, AuditVerdict, PrincipalId
+from pilothouse.workspace.prepared import Prepared
 from pilothouse.workspace.schema import audit, audit_heads
 
 GENESIS = "0" * 64
@@ -58,13 +59,13 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(fields)).hexdigest()
 
 
-_HEAD = (
+_HEAD = Prepared(
     select(audit_heads.c.seq, audit_heads.c.hash)
     .where(audit_heads.c.chain == bindparam("chain"))
     .with_for_update()
 )
-_INSERT = insert(audit)
-_MOVE_HEAD = (
+_INSERT = Prepared(insert(audit))
+_MOVE_HEAD = Prepared(
     update(audit_heads)
     .where(audit_heads.c.chain == bindparam("b_chain"))
     .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
@@ -89,7 +90,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry to ``chain``; returns its sequence number."""
-    head = conn.execute(_HEAD, {"chain": chain}).one_or_none()
+    head = _HEAD.first(conn, {"chain": chain})
     if head is None:
         start_chain(conn, chain)
         prev_seq, prev_hash = 0, GENESIS
@@ -112,8 +113,8 @@ def append(
         "details": details or {},
     }
     digest = chain_hash(prev_hash, fields)
-    conn.execute(
-        _INSERT,
+    _INSERT.execute(
+        conn,
         {
             **fields,
             "details": json.dumps(fields["details"], sort_keys=True, default=str),
@@ -121,7 +122,7 @@ def append(
             "hash": digest,
         },
     )
-    conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": prev_seq + 1, "b_hash": digest})
+    _MOVE_HEAD.execute(conn, {"b_chain": chain, "b_seq": prev_seq + 1, "b_hash": digest})
     return prev_seq + 1
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select
 
 from pilothouse.workspace import paths
 from pilothouse.workspace.models import Event, PrincipalId, WorkspaceId
+from pilothouse.workspace.prepared import Prepared
 from pilothouse.workspace.schema import events, workspaces
 
 log = logging.getLogger(__name__)
@@ -118,13 +119,13 @@ class InProcessEventBus:
 
 # Built once: on the hot path of every mutation, statement construction would cost
 # more than the SQL itself.
-_NEXT_CURSOR = (
+_NEXT_CURSOR = Prepared(
     update(workspaces)
     .where(workspaces.c.id == bindparam("ws"))
     .values(event_seq=workspaces.c.event_seq + 1)
     .returning(workspaces.c.event_seq)
 )
-_INSERT = insert(events)
+_INSERT = Prepared(insert(events))
 
 
 def append(
@@ -139,9 +140,9 @@ def append(
     data: dict[str, Any],
 ) -> Event:
     """Append one event, taking the next cursor of its workspace."""
-    cursor = conn.execute(_NEXT_CURSOR, {"ws": workspace_id}).scalar_one()
-    conn.execute(
-        _INSERT,
+    cursor = _NEXT_CURSOR.scalar(conn, {"ws": workspace_id})
+    _INSERT.execute(
+        conn,
         {
             "workspace_id": workspace_id,
             "seq": cursor,

@@ -38,6 +38,7 @@ from pilothouse.workspace.models import (
     PrincipalId,
     WorkspaceId,
 )
+from pilothouse.workspace.prepared import Prepared
 from pilothouse.workspace.schema import locks, principals, workspaces
 from pilothouse.workspace.unit import SYSTEM, Unit
 
@@ -105,11 +106,15 @@ def _info(row: Any) -> LockInfo:
     )
 
 
-_ALL = select(locks).where(locks.c.workspace_id == bindparam("ws")).order_by(locks.c.fencing_token)
-_ONE = select(locks).where(locks.c.id == bindparam("id"), locks.c.workspace_id == bindparam("ws"))
-_DELETE = delete(locks).where(locks.c.id == bindparam("id"))
-_INSERT = insert(locks)
-_NEXT_FENCE = (
+_ALL = Prepared(
+    select(locks).where(locks.c.workspace_id == bindparam("ws")).order_by(locks.c.fencing_token)
+)
+_ONE = Prepared(
+    select(locks).where(locks.c.id == bindparam("id"), locks.c.workspace_id == bindparam("ws"))
+)
+_DELETE = Prepared(delete(locks).where(locks.c.id == bindparam("id")))
+_INSERT = Prepared(insert(locks))
+_NEXT_FENCE = Prepared(
     update(workspaces)
     .where(workspaces.c.id == bindparam("ws"))
     .values(fencing_seq=workspaces.c.fencing_seq + 1)
@@ -118,7 +123,7 @@ _NEXT_FENCE = (
 
 
 def all_locks(conn: Connection, workspace_id: WorkspaceId) -> list[LockInfo]:
-    return [_info(r) for r in conn.execute(_ALL, {"ws": workspace_id})]
+    return [_info(r) for r in _ALL.execute(conn, {"ws": workspace_id})]
 
 
 def _expire(unit: Unit, lock: LockInfo) -> None:
@@ -163,7 +168,7 @@ def acquire(
     enforce: bool,
 ) -> LockGrant:
     """Grant a lease or raise :class:`LockHeld` naming the holder and its expiry."""
-    fencing = unit.conn.execute(_NEXT_FENCE, {"ws": workspace_id}).scalar_one()
+    fencing = _NEXT_FENCE.scalar(unit.conn, {"ws": workspace_id})
     wanted = Span(path, scope)
     for held in all_locks(unit.conn, workspace_id):
         if not overlaps(wanted, Span(held.path, parse_scope(held.scope))):
@@ -197,8 +202,8 @@ def acquire(
         acquired_at=unit.now,
         expires_at=unit.now + timedelta(seconds=ttl_seconds),
     )
-    unit.conn.execute(
-        _INSERT,
+    _INSERT.execute(
+        unit.conn,
         {
             "id": lock.id,
             "workspace_id": workspace_id,
@@ -225,7 +230,7 @@ def acquire(
 
 
 def _held(unit: Unit, workspace_id: WorkspaceId, lock_id: str, token: str) -> LockInfo:
-    row = unit.conn.execute(_ONE, {"id": lock_id, "ws": workspace_id}).one_or_none()
+    row = _ONE.first(unit.conn, {"id": lock_id, "ws": workspace_id})
     if row is None:
         raise LockNotHeld(f"lock {lock_id} is not held (released, broken or expired)")
     if not ids.same_secret(token, row.digest):
@@ -260,7 +265,7 @@ def heartbeat(
 
 def release(unit: Unit, workspace_id: WorkspaceId, lock_id: str, token: str) -> LockInfo:
     lock = _held(unit, workspace_id, lock_id, token)
-    unit.conn.execute(_DELETE, {"id": lock.id})
+    _DELETE.execute(unit.conn, {"id": lock.id})
     unit.record(
         workspace_id,
         action="lock.release",

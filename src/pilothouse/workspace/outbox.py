@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from pilothouse.core import ids
 from pilothouse.core.clock import isoformat
 from pilothouse.workspace.models import Event
+from pilothouse.workspace.prepared import Prepared
 from pilothouse.workspace.schema import webhook_deliveries, webhooks, workspaces
 
 
@@ -46,16 +47,18 @@ def payload(event: Event, delivery_id: str, workspace_name: str | None) -> dict[
     }
 
 
-_SUBSCRIBERS = select(webhooks.c.id, webhooks.c.event_types, webhooks.c.path_glob).where(
-    webhooks.c.workspace_id == bindparam("ws"),
-    webhooks.c.active.is_(True),
-    webhooks.c.deleted_at.is_(None),
+_SUBSCRIBERS = Prepared(
+    select(webhooks.c.id, webhooks.c.event_types, webhooks.c.path_glob).where(
+        webhooks.c.workspace_id == bindparam("ws"),
+        webhooks.c.active.is_(True),
+        webhooks.c.deleted_at.is_(None),
+    )
 )
 
 
 def enqueue(conn: Connection, event: Event, now: datetime) -> int:
     """Queue one delivery per active subscription that wants ``event``; returns how many."""
-    rows = conn.execute(_SUBSCRIBERS, {"ws": event.workspace_id}).all()
+    rows = _SUBSCRIBERS.execute(conn, {"ws": event.workspace_id})
     if not rows:
         return 0
     workspace_name = conn.execute(

@@ -83,15 +83,17 @@ from pilothouse.workspace.models import (
     Workspace,
     WorkspaceId,
 )
+from pilothouse.workspace.prepared import Prepared
 from pilothouse.workspace.roles import REQUIREMENTS, Interface, Kind, Permission, Role, Scope
 from pilothouse.workspace.schema import imports as import_rows
 from pilothouse.workspace.schema import installation, workspaces
 from pilothouse.workspace.unit import SYSTEM, Unit
 
-_LOAD = select(workspaces).where(
+_LOAD_SELECT = select(workspaces).where(
     or_(workspaces.c.id == bindparam("ref"), workspaces.c.name == bindparam("ref"))
 )
-_LOAD_FOR_UPDATE = _LOAD.with_for_update()
+_LOAD = Prepared(_LOAD_SELECT)
+_LOAD_FOR_UPDATE = Prepared(_LOAD_SELECT.with_for_update())
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LOCK_WAKERS = frozenset({"lock.released", "lock.expired", "lock.broken"})
 MAX_EVENT_PAGE = 1000
@@ -188,7 +190,7 @@ class WorkspaceService:
     def _load(self, conn: Connection, ref: str, *, for_update: bool = False) -> Any:
         if not isinstance(ref, str) or not ref:
             raise InvalidArgument("a workspace name or id is required")
-        row = conn.execute(_LOAD_FOR_UPDATE if for_update else _LOAD, {"ref": ref}).first()
+        row = (_LOAD_FOR_UPDATE if for_update else _LOAD).first(conn, {"ref": ref})
         if row is None:
             raise NotFound(f"no workspace {ref!r}", details={"workspace": ref})
         return row

@@ -34,15 +34,22 @@ from pilothouse.api import (
     transfers,
     workspaces,
 )
+from pilothouse.api import pipelines as pipeline_routes
 from pilothouse.api.auth import current_actor
 from pilothouse.api.middleware import BearerGuard, BodyLimit, RequestContext
+from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.service import WorkspaceService
 
 Extension = Callable[[FastAPI], AbstractAsyncContextManager[None] | None]
 """Mounts more onto the app (MCP, webhooks…); may return a context run in the lifespan."""
 
 
-def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] = ()) -> ASGIApp:
+def create_app(
+    service: WorkspaceService,
+    *,
+    extensions: tuple[Extension, ...] = (),
+    pipelines: Pipelines | None = None,
+) -> ASGIApp:
     """The whole server as one ASGI app."""
     contexts: list[AbstractAsyncContextManager[None]] = []
 
@@ -66,10 +73,21 @@ def create_app(service: WorkspaceService, *, extensions: tuple[Extension, ...] =
         openapi_url="/openapi.json",
     )
     app.state.service = service
+    app.state.pipelines = pipelines or Pipelines(service, service.settings)
     app.state.metrics = metrics.Metrics()
     errors.install(app)
 
-    routers = (workspaces, files, locks, activity, people, subscriptions, transfers, search)
+    routers = (
+        workspaces,
+        files,
+        locks,
+        activity,
+        people,
+        subscriptions,
+        transfers,
+        search,
+        pipeline_routes,
+    )
     for module in routers:
         app.include_router(module.router)
 

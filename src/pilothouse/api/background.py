@@ -73,3 +73,18 @@ def indexer(app: FastAPI) -> AbstractAsyncContextManager[None]:
             await anyio.to_thread.run_sync(brain.indexer.stop)
 
     return running()
+
+
+def pipeline_workers(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    """Run the pipeline engine (dispatcher, workers, watcher) for as long as the server runs."""
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        pipelines = app.state.pipelines
+        pipelines.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(pipelines.stop)
+
+    return running()

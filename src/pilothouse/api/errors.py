@@ -34,6 +34,19 @@ STATUS: dict[str, int] = {
     "range_not_satisfiable": 416,
     "method_not_allowed": 405,
     "internal": 500,
+    # pipeline and integrations
+    "invalid_signature": 401,
+    "invalid_payload": 400,
+    "invalid_pipeline": 422,
+    "invalid_duration": 422,
+    "no_pipeline": 409,
+    "no_repository": 404,
+    "unknown_agent": 422,
+    "git_not_found": 404,
+    "git_conflict": 409,
+    "git_unreachable": 502,
+    "git_auth_failed": 502,
+    "github_unavailable": 502,
 }
 
 HTTP_CODES: dict[int, str] = {

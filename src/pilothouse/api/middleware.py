@@ -95,6 +95,10 @@ def _route_template(scope: Scope) -> str:
     return "other"
 
 
+GITHUB_PAYLOAD_LIMIT = 25 * 1024 * 1024
+"""GitHub caps webhook payloads at 25 MB; larger deliveries are refused."""
+
+
 class BodyLimit:
     def __init__(
         self,
@@ -114,6 +118,8 @@ class BodyLimit:
             return self.upload_limit()
         if scope["path"].startswith(("/mcp", "/sse")):
             return self.mcp_limit
+        if scope["path"].startswith("/webhooks/github/"):
+            return GITHUB_PAYLOAD_LIMIT
         return self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

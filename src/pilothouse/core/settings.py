@@ -146,6 +146,46 @@ class ServerSettings(BaseModel):
     """How long shutdown waits for in-flight requests, in seconds (default 10)."""
 
 
+class PipelineSettings(BaseModel):
+    """The pipeline engine: trigger inbox, job queue, workers, watchdogs."""
+
+    workers: int = Field(2, ge=0, le=64)
+    """Jobs run at once by one process (``serve`` or ``worker``; default 2, 0 = none)."""
+
+    poll_seconds: float = Field(1.0, gt=0)
+    """How often idle workers look for work queued by other processes (default 1 s)."""
+
+    lease_seconds: float = Field(30.0, ge=1)
+    """A running job's lease; renewed while it runs, re-queued when it lapses (default 30)."""
+
+    default_timeout_seconds: float = Field(1800.0, gt=0)
+    """A stage's time limit when it declares none (default 30 min)."""
+
+    lock_wait_seconds: float = Field(60.0, ge=0)
+    """How long a stage waits for its ``requires_lock`` tree lock (default 60 s)."""
+
+    retry_base_seconds: float = Field(5.0, gt=0)
+    """First retry delay of a temporary failure; doubles each attempt (default 5 s)."""
+
+    retry_max_seconds: float = Field(300.0, gt=0)
+    """Longest retry delay (default 5 min)."""
+
+    max_output_bytes: int = Field(1024 * 1024, ge=1024)
+    """Captured stdout/stderr kept per stream of a command agent (default 1 MiB)."""
+
+    failure_rate_threshold: float = Field(0.5, ge=0, le=1)
+    """An agent whose recent failure rate exceeds this raises an alert (default 0.5)."""
+
+    failure_window: int = Field(10, ge=1)
+    """How many recent runs the failure rate looks at (default 10)."""
+
+    github_api_url: str = "https://api.github.com"
+    """GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)."""
+
+    git_author_domain: str = "agents.pilothouse.local"
+    """Agents commit as ``<agent>@<this domain>`` unless configured otherwise."""
+
+
 class Settings(BaseSettings):
     """The root of the tree."""
 
@@ -162,12 +202,17 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     imports: ImportSettings = ImportSettings()
     intelligence: IntelligenceSettings = IntelligenceSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @property
     def database_url(self) -> str:
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.home / 'pilothouse.db').resolve()}"
+
+    @property
+    def repo_cache_dir(self) -> Path:
+        return self.home / "repos"
 
     @property
     def blob_dir(self) -> Path:

@@ -62,6 +62,11 @@ TYPES: tuple[str, ...] = (
     "import.queued",
     "import.succeeded",
     "import.failed",
+    "repo.registered",
+    "pipeline.run_started",
+    "pipeline.stage_finished",
+    "pipeline.run_cancelled",
+    "agent.alert",
 )
 """Every event type the core emits."""
 

@@ -358,3 +358,95 @@ chunks = Table(
 
 FTS_TABLE = "chunks_fts"
 """SQLite only: an FTS5 table (rowid = chunks.id) created by migration 0003, not by metadata."""
+
+# -- pipeline (issue 5): repositories, the trigger inbox, runs and the job queue --------
+
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("webhook_secret", String(128), nullable=False),  # needed to verify signatures
+    Column("token", Text),  # for https remotes and the GitHub API; never returned
+    Column("full_name", String(255)),  # owner/name on GitHub, when known
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+triggers = Table(
+    "triggers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # github.push | github.pull_request | manual …
+    Column("dedup_key", String(255), nullable=False, unique=True),  # delivery id, slot, …
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(12), nullable=False),  # pending | done | failed | ignored
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Index("ix_triggers_pending", "status", "created_at"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("pipeline", String(128), nullable=False),
+    Column("trigger_id", Id, nullable=False),
+    Column("trigger_kind", String(32), nullable=False),
+    Column("revision", String(64)),
+    Column("status", String(12), nullable=False),  # running | succeeded | failed | cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_runs_workspace", "workspace_id", "created_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("pipeline", String(128), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("context", Text, nullable=False),  # JSON: trigger event, changed files, …
+    Column("revision", String(64)),
+    # queued | running | succeeded | failed | timed_out | cancelled | skipped
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False),
+    Column("timeout_seconds", Integer),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("summary", Text),
+    Column("error", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_jobs_ready", "status", "next_attempt_at"),
+    Index("ix_jobs_stage", "workspace_id", "stage", "created_at"),
+)
+
+pipeline_agents = Table(
+    "pipeline_agents",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+    Column("stage", String(64), primary_key=True),
+    Column("principal_id", Id, nullable=False),
+)
+
+pipeline_cursors = Table(
+    "pipeline_cursors",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+    Column("event_cursor", BigInteger, nullable=False),
+)

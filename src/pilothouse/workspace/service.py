@@ -241,6 +241,42 @@ class WorkspaceService:
                 raise Conflict(f"workspace {row.name} is archived and read-only")
             yield unit, scoped
 
+    # -- extension points for the layers above (the pipeline) ----------------------
+
+    @contextmanager
+    def workspace_unit(
+        self, actor: Actor, workspace: str, need: Permission
+    ) -> Iterator[tuple[Unit, Workspace]]:
+        """A write transaction on ``workspace`` for a layer that keeps its own tables.
+
+        The caller mutates its rows through ``unit.conn`` and records the operation with
+        ``unit.record(...)``, so its audit entry and event commit with the change.
+        """
+        with self._writing(actor, workspace, need) as (unit, ws):
+            yield unit, _workspace(ws.row, ws.role)
+
+    @contextmanager
+    def workspace_read(
+        self, actor: Actor, workspace: str, need: Permission = Permission.READ
+    ) -> Iterator[tuple[Connection, Workspace]]:
+        """A read transaction on ``workspace`` after the role check."""
+        with self._reading(actor, workspace, need) as (conn, ws):
+            yield conn, _workspace(ws.row, ws.role)
+
+    def record_event(
+        self,
+        actor: Actor,
+        workspace: str,
+        event: str,
+        *,
+        target: str,
+        path: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event (and its audit entry) that no stored change goes with."""
+        with self._writing(actor, workspace, Permission.WRITE, allow_archived=True) as (unit, ws):
+            unit.record(ws.id, action=event, target=target, event=event, path=path, data=data)
+
     # -- installation and identity ------------------------------------------------
 
     def initialize(self, user_name: str = "admin") -> tuple[Principal, CreatedApiKey]:

@@ -1,0 +1,381 @@
+"""The pipeline façade: what the CLI, REST, MCP and the webhook receiver call.
+
+:class:`Pipelines` checks the caller's role on the workspace (through the workspace
+service, like every other operation), keeps the repository registry, receives
+GitHub deliveries, starts manual runs, and answers questions about runs and
+agents. The threads that do the work live in :mod:`~pilothouse.pipeline.workers`
+and are started by ``serve``/``worker``, or driven step by step by tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import asdict
+from typing import Any
+
+from pilothouse.core.errors import PilothouseError
+from pilothouse.core.settings import Settings
+from pilothouse.integrations import github
+from pilothouse.integrations.git import Mirror
+from pilothouse.pipeline import config, health, store
+from pilothouse.pipeline.identities import Identities
+from pilothouse.pipeline.planning import Planner
+from pilothouse.pipeline.reporting import GitHubReporter
+from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache
+from pilothouse.pipeline.running import Runner
+from pilothouse.pipeline.workers import Workers
+from pilothouse.workspace import database
+from pilothouse.workspace.errors import InvalidArgument, NotFound
+from pilothouse.workspace.models import Actor
+from pilothouse.workspace.roles import Permission
+from pilothouse.workspace.service import WorkspaceService
+
+PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
+MAX_LOG_BYTES = 1024 * 1024
+
+
+class Pipelines:
+    """Repositories, triggers, runs and agents of every workspace."""
+
+    def __init__(
+        self,
+        service: WorkspaceService,
+        settings: Settings,
+        *,
+        server_url: str | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.repos = RepoCache(settings.repo_cache_dir)
+        self.identities = Identities(service)
+        self.planner = Planner(service, self.repos, settings)
+        url = (
+            server_url
+            or settings.server.public_url
+            or (f"http://{settings.server.host}:{settings.server.port}")
+        )
+        self.runner = Runner(
+            service,
+            settings,
+            self.repos,
+            self.identities,
+            self.planner,
+            GitHubReporter(settings),
+            url,
+        )
+        self._workers_count = workers
+        self._workers: Workers | None = None
+
+    @property
+    def workers(self) -> Workers:
+        if self._workers is None:
+            self._workers = Workers(
+                self.service,
+                self.settings,
+                self.repos,
+                self.planner,
+                self.runner,
+                self.identities.admin,
+                workers=self._workers_count,
+            )
+            self.planner.wake = self._workers.wake
+        return self._workers
+
+    def start(self) -> None:
+        self.workers.start()
+
+    def stop(self) -> None:
+        if self._workers is not None:
+            self._workers.stop()
+
+    # -- repositories -----------------------------------------------------------------
+
+    def add_repo(
+        self,
+        actor: Actor,
+        workspace: str,
+        url: str,
+        *,
+        branch: str = "main",
+        webhook_secret: str | None = None,
+        token: str | None = None,
+        full_name: str | None = None,
+    ) -> tuple[store.Repo, str]:
+        """Register the workspace's GitOps repository; returns it and its webhook secret.
+
+        The remote is cloned (a bare mirror) before anything is stored, so a wrong URL
+        or token is an error now, not at the first push.
+        """
+        if not url or not isinstance(url, str):
+            raise InvalidArgument("a repository URL is required")
+        if not branch or branch.startswith("-") or ".." in branch:
+            raise InvalidArgument(f"invalid branch name {branch!r}")
+        secret = webhook_secret or secrets.token_urlsafe(32)
+        if len(secret) < 16:
+            raise InvalidArgument("a webhook secret needs at least 16 characters")
+        with self.service.workspace_read(actor, workspace, Permission.MANAGE) as (_, ws):
+            workspace_id = ws.id
+        probe = Mirror.open(self.settings.repo_cache_dir / f"{workspace_id}.git", url, token=token)
+        probe.resolve(branch)  # the branch must exist
+        with self.service.workspace_unit(actor, workspace, Permission.MANAGE) as (unit, ws):
+            repo = store.put_repo(
+                unit.conn,
+                ws.id,
+                url=url,
+                branch=branch,
+                webhook_secret=secret,
+                token=token,
+                full_name=full_name,
+                created_by=actor.principal.id,
+                now=unit.now,
+            )
+            unit.record(
+                ws.id,
+                action="repo.register",
+                target=_redacted(url),
+                event="repo.registered",
+                data={"url": _redacted(url), "branch": branch, "full_name": full_name},
+            )
+        return repo, secret
+
+    def get_repo(self, actor: Actor, workspace: str) -> store.Repo:
+        with self.service.workspace_read(actor, workspace) as (conn, ws):
+            repo = store.get_repo(conn, ws.id)
+        if repo is None:
+            raise NotFound(
+                f"workspace {workspace} has no repository; run `pilothouse repo add`",
+                details={"workspace": workspace},
+            )
+        return repo
+
+    def mirror(self, actor: Actor, workspace: str, *, fetch: bool = False) -> Mirror:
+        mirror = self.repos.mirror(self.get_repo(actor, workspace))
+        if fetch:
+            mirror.fetch()
+        return mirror
+
+    # -- GitHub -----------------------------------------------------------------------
+
+    def receive_github(
+        self,
+        workspace: str,
+        *,
+        event: str | None,
+        delivery: str | None,
+        signature: str | None,
+        body: bytes,
+    ) -> dict[str, Any]:
+        """Verify, deduplicate and queue one delivery; cheap enough to answer at once."""
+        admin = self.identities.admin
+        try:
+            repo = self.get_repo(admin, workspace)
+        except NotFound:
+            health.webhook("unknown_workspace")
+            raise
+        try:
+            github.verify_signature(repo.webhook_secret, body, signature)
+        except github.InvalidSignature:
+            health.webhook("bad_signature")
+            raise
+        if not event:
+            raise InvalidArgument("missing X-GitHub-Event header")
+        if not delivery or len(delivery) > 200:
+            raise InvalidArgument("missing or invalid X-GitHub-Delivery header")
+        parsed = github.parse_event(event, body)
+        if isinstance(parsed, github.PingEvent):
+            health.webhook("ping")
+            return {"ok": True, "event": "ping"}
+        payload: dict[str, Any]
+        if isinstance(parsed, github.PushEvent):
+            kind = "github.push"
+            payload = {
+                "delivery": delivery,
+                "ref": parsed.ref,
+                "branch": github.branch_of(parsed.ref),
+                "before": parsed.before,
+                "after": parsed.after,
+                "deleted": parsed.deleted,
+                "forced": parsed.forced,
+                "repository": parsed.repository.full_name,
+                "changed_files": github.push_changed_paths(parsed),
+            }
+        elif isinstance(parsed, github.PullRequestEvent):
+            if parsed.action not in PR_ACTIONS:
+                health.webhook("ignored")
+                return {"ok": True, "ignored": True, "reason": f"action {parsed.action}"}
+            kind = "github.pull_request"
+            pr = parsed.pull_request
+            payload = {
+                "delivery": delivery,
+                "action": parsed.action,
+                "number": parsed.number,
+                "head_sha": pr.head.sha,
+                "base_sha": pr.base.sha,
+                "head_ref": pr.head.ref,
+                "base_ref": pr.base.ref,
+                "sha": pr.head.sha,
+                "repository": parsed.repository.full_name,
+            }
+        else:
+            health.webhook("ignored")
+            return {"ok": True, "ignored": True, "reason": f"event {event}"}
+        with database.begin_write(self.service.engine) as conn:
+            trigger_id, duplicate = store.submit_trigger(
+                conn,
+                repo.workspace_id,
+                kind=kind,
+                dedup_key=f"github:{delivery}",
+                payload=payload,
+                now=self.service.clock.now(),
+            )
+        health.webhook("duplicate" if duplicate else "accepted")
+        if not duplicate and self._workers is not None:
+            self._workers.wake()
+        return {"ok": True, "duplicate": duplicate, "trigger_id": trigger_id}
+
+    # -- pipelines and runs -----------------------------------------------------------
+
+    def show(self, actor: Actor, workspace: str, revision: str | None = None) -> dict[str, Any]:
+        """The pipeline at ``revision`` (default: the branch tip), as data."""
+        repo = self.get_repo(actor, workspace)
+        mirror = self.repos.mirror(repo)
+        sha = mirror.resolve(revision or repo.branch)
+        pipeline = self.repos.pipeline_at(repo, sha)
+        return {"revision": sha, **describe(pipeline)}
+
+    def trigger(
+        self, actor: Actor, workspace: str, stage: str, *, revision: str | None = None
+    ) -> dict[str, Any]:
+        """Queue a manual run of one stage; returns the trigger id."""
+        with self.service.workspace_unit(actor, workspace, Permission.WRITE) as (unit, ws):
+            if store.get_repo(unit.conn, ws.id) is None:
+                raise NotFound(f"workspace {workspace} has no repository")
+            key = f"manual:{time.time_ns()}:{secrets.token_hex(4)}"
+            trigger_id, _ = store.submit_trigger(
+                unit.conn,
+                ws.id,
+                kind="manual",
+                dedup_key=key,
+                payload={"stage": stage, "revision": revision, "by": actor.principal.name},
+                now=unit.now,
+            )
+            unit.record(
+                ws.id,
+                action="pipeline.trigger",
+                target=stage,
+                data={"stage": stage, "revision": revision, "trigger_id": trigger_id},
+            )
+        if self._workers is not None:
+            self._workers.wake()
+        return {"trigger_id": trigger_id, "stage": stage}
+
+    def trigger_status(self, actor: Actor, workspace: str, trigger_id: str) -> dict[str, Any]:
+        with self.service.workspace_read(actor, workspace) as (conn, ws):
+            from pilothouse.workspace.schema import runs, triggers
+
+            row = conn.execute(
+                triggers.select().where(
+                    triggers.c.id == trigger_id, triggers.c.workspace_id == ws.id
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no trigger {trigger_id}")
+            run_ids = [
+                r.id for r in conn.execute(runs.select().where(runs.c.trigger_id == trigger_id))
+            ]
+        return {
+            "trigger_id": row.id,
+            "kind": row.kind,
+            "status": row.status,
+            "error": row.error,
+            "run_ids": run_ids,
+        }
+
+    def runs(self, actor: Actor, workspace: str, *, limit: int = 20) -> list[store.Run]:
+        if not 1 <= limit <= 200:
+            raise InvalidArgument("limit must be between 1 and 200")
+        with self.service.workspace_read(actor, workspace) as (conn, ws):
+            return store.list_runs(conn, ws.id, limit=limit)
+
+    def run(self, actor: Actor, workspace: str, run_id: str) -> store.Run:
+        with self.service.workspace_read(actor, workspace) as (conn, ws):
+            found = store.get_run(conn, run_id, ws.id)
+        if found is None:
+            raise NotFound(f"no run {run_id} in {workspace}", details={"run_id": run_id})
+        return found
+
+    def cancel(self, actor: Actor, workspace: str, run_id: str) -> store.Run:
+        self.run(actor, workspace, run_id)
+        with self.service.workspace_unit(actor, workspace, Permission.WRITE) as (unit, ws):
+            touched = store.cancel(unit.conn, ws.id, run_id, unit.now)
+            unit.record(
+                ws.id,
+                action="pipeline.cancel",
+                target=run_id,
+                event="pipeline.run_cancelled",
+                data={"run_id": run_id, "jobs": touched},
+            )
+        return self.run(actor, workspace, run_id)
+
+    def logs(self, actor: Actor, workspace: str, run_id: str, stage: str | None = None) -> str:
+        """Each stage's captured stdout/stderr and result, as one text."""
+        run = self.run(actor, workspace, run_id)
+        parts = []
+        for job in run.jobs:
+            if stage is not None and job.stage != stage:
+                continue
+            parts.append(f"== {job.stage} [{job.status}] {job.summary or ''}".rstrip())
+            for name in ("stdout.log", "stderr.log"):
+                path = f"/runs/{run_id}/{job.stage}/{name}"
+                try:
+                    data = self.service.read_file(actor, workspace, path).content
+                except PilothouseError:
+                    continue
+                if data:
+                    text = data[-MAX_LOG_BYTES:].decode("utf-8", "replace")
+                    parts.append(f"-- {name}\n{text.rstrip()}")
+        if not parts:
+            raise NotFound(f"run {run_id} has no stage {stage!r}" if stage else "no logs yet")
+        return "\n".join(parts) + "\n"
+
+    def agents(self, actor: Actor, workspace: str) -> list[dict[str, Any]]:
+        """Per stage: invocations, successes, failures, mean duration, last run."""
+        with self.service.workspace_read(actor, workspace) as (conn, ws):
+            return store.stage_stats(conn, ws.id)
+
+
+def describe(pipeline: config.Pipeline) -> dict[str, Any]:
+    """A pipeline as JSON-able data."""
+    agents = {}
+    for name, stage in pipeline.agents.items():
+        agents[name] = {
+            "triggers": [{"kind": t.kind, **asdict(t)} for t in stage.triggers],
+            "uses": {"kind": stage.uses.kind, **asdict(stage.uses)},
+            "writes": stage.writes,
+            "reads": list(stage.reads),
+            "requires_lock": stage.requires_lock,
+            "lock_tree": stage.lock_tree,
+            "timeout_seconds": stage.timeout_seconds,
+            "on_timeout": stage.on_timeout,
+            "retries": stage.retries,
+            "approval_required": stage.approval_required,
+            "model": stage.model,
+            "when": list(stage.when),
+        }
+    return {
+        "name": pipeline.name,
+        "workspace": pipeline.workspace,
+        "concurrency": pipeline.concurrency,
+        "file": PIPELINE_FILE,
+        "agents": agents,
+    }
+
+
+def _redacted(url: str) -> str:
+    """A URL without credentials, for audit entries and events."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,161 @@
+"""End to end: signed GitHub deliveries, a real bare repository, command agents, status files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pilothouse.pipeline import store
+from pilothouse.workspace import database
+from tests.pipeline.engine_support import WORKSPACE, stack
+
+
+def test_a_push_runs_validator_tester_deployer_in_order_through_status_files(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.commit({"manifests/app.yaml": "kind: ConfigMap\n"}, "change")
+        answer = s.deliver("push", _push(before, after), "d-1")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["duplicate"] is False
+        run = s.settled_run()
+        assert run.status == "succeeded"
+        assert [j.stage for j in run.jobs] == ["validator", "tester", "deployer"]
+        statuses = [s.status(f"/status/{n}.json") for n in ("validated", "tested", "deployed")]
+        assert {d["run_id"] for d in statuses} == {run.id}
+        assert [d["status"] for d in statuses] == ["succeeded"] * 3
+        assert all(d["revision"] == after and d["trigger"] == "github.push" for d in statuses)
+        assert statuses[0]["findings"] == [{"stage": "validator", "files": ["manifests/app.yaml"]}]
+        traces = s.origin.traces()
+        assert [t["stage"] for t in traces] == ["validator", "tester", "deployer"]
+        assert all(t["run_id"] == run.id and t["cwd_has_manifests"] for t in traces)
+        # the deployer held the tree lock on /status/ while it ran, and got its tokens
+        deployer = traces[2]
+        assert deployer["lock_token"] and int(deployer["fencing"]) > 0
+        assert [(lk["path"], lk["scope"], lk["agent_name"]) for lk in deployer["locks"]] == [
+            ("/status", "tree", "deployer")
+        ]
+        assert traces[0]["lock_token"] is None
+        assert s.service.list_locks(s.admin, WORKSPACE) == []
+        chain = s.status(f"/runs/{run.id}/run.json")
+        assert [(st["stage"], st["status"]) for st in chain["stages"]] == [
+            ("validator", "succeeded"),
+            ("tester", "succeeded"),
+            ("deployer", "succeeded"),
+        ]
+        log = s.pipelines.logs(s.admin, WORKSPACE, run.id, "tester")
+        assert "tester looked at 1 files" in log
+        # status files are written by each stage's own agent identity
+        written = s.service.list_events(s.admin, WORKSPACE, types=["file.written"], limit=500)
+        writers = {e.path: e.agent_name for e in written if e.path.startswith("/status/")}
+        assert writers["/status/validated.json"] == "validator"
+        assert writers["/status/deployed.json"] == "deployer"
+        # per-agent health
+        table = {row["stage"]: row for row in s.pipelines.agents(s.admin, WORKSPACE)}
+        assert table["deployer"]["succeeded"] == 1 and table["deployer"]["failed"] == 0
+
+
+def test_a_redelivered_delivery_runs_nothing_new(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.commit({"manifests/app.yaml": "kind: ConfigMap\n"}, "change")
+        assert s.deliver("push", _push(before, after), "same-id").json()["duplicate"] is False
+        s.settled_run()
+        again = s.deliver("push", _push(before, after), "same-id")
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        # the dispatcher has nothing pending: the redelivery queued nothing
+        assert s.pipelines.workers.dispatch_one() is False
+        assert len(s.runs()) == 1
+        assert len(s.origin.traces()) == 3
+
+
+def test_bad_signatures_and_unknown_workspaces_are_refused_and_ping_answers(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.commit({"manifests/app.yaml": "x: 1\n"}, "change")
+        wrong = s.deliver("push", _push(before, after), "d-2", secret="not-the-secret-at-all")
+        assert wrong.status_code == 401
+        assert wrong.json()["error"]["code"] == "invalid_signature"
+        assert s.deliver("ping", {"zen": "Keep it simple.", "hook_id": 1}, "d-3").json()["ok"]
+        garbage = s.deliver("push", {"ref": 5}, "d-4")
+        assert garbage.status_code == 400
+        assert garbage.json()["error"]["code"] == "invalid_payload"
+        assert s.runs() == []
+
+
+def test_a_failing_deployer_releases_the_lock_and_fails_the_run(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.set_modes({"deployer": "fail"})
+        s.deliver("push", _push(before, after), "d-5")
+        run = s.settled_run()
+        assert run.status == "failed"
+        assert s.status("/status/deployed.json")["status"] == "failed"
+        assert s.origin.traces()[-1]["locks"][0]["path"] == "/status"
+        assert s.service.list_locks(s.admin, WORKSPACE) == []
+        types = [e.type for e in s.service.list_events(s.admin, WORKSPACE, types=["lock.*"])]
+        assert types == ["lock.acquired", "lock.released"]
+
+
+def test_after_a_failure_the_downstream_stages_do_not_run(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.set_modes({"validator": "fail"})
+        s.deliver("push", _push(before, after), "d-6")
+        run = s.settled_run()
+        assert run.status == "failed"
+        assert [j.stage for j in run.jobs] == ["validator"]
+        assert s.status("/status/validated.json")["status"] == "failed"
+
+
+def test_a_stage_that_never_finishes_times_out_and_runs_its_fallback(tmp_path: Path):
+    with stack(tmp_path, tester_timeout="1s") as s:
+        before, after = s.origin.set_modes({"tester": "hang"})
+        s.deliver("push", _push(before, after), "d-7")
+        run = s.settled_run()
+        stages = {j.stage: j.status for j in run.jobs}
+        assert stages == {"validator": "succeeded", "tester": "timed_out", "notifier": "succeeded"}
+        assert s.status("/status/tested.json")["status"] == "timed_out"
+        assert s.status("/status/notified.json")["run_id"] == run.id
+        assert run.status == "failed"
+
+
+def test_a_killed_workers_job_is_resumed_after_its_lease(tmp_path: Path):
+    with stack(tmp_path, start=False) as s:
+        before, after = s.origin.commit({"manifests/app.yaml": "kind: Secret\n"}, "change")
+        s.deliver("push", _push(before, after), "d-8")
+        workers = s.pipelines.workers
+        assert workers.dispatch_one() is True
+        lease = timedelta(seconds=s.pipelines.settings.pipeline.lease_seconds)
+        with database.begin_write(s.service.engine) as conn:  # a worker that then dies
+            dead = store.claim_job(conn, "wk_dead", s.clock.now(), lease, {})
+        assert dead is not None and dead.stage == "validator"
+        assert workers.work_one() is False  # leased: nobody else may take it
+        s.clock.advance(lease.total_seconds() + 1)
+        assert workers.work_one() is True  # the lease lapsed: resumed
+        while workers.work_one() or workers.dispatch_one():
+            pass
+        run = s.runs()[0]
+        assert run.status == "succeeded"
+        assert [(j.stage, j.attempts) for j in run.jobs] == [
+            ("validator", 2),
+            ("tester", 1),
+            ("deployer", 1),
+        ]
+
+
+def test_a_manual_trigger_runs_one_stage_and_unknown_stages_fail_the_trigger(tmp_path: Path):
+    with stack(tmp_path) as s:
+        made = s.pipelines.trigger(s.admin, WORKSPACE, "notifier")
+        run = s.settled_run()
+        assert [j.stage for j in run.jobs] == ["notifier"] and run.status == "succeeded"
+        bad = s.pipelines.trigger(s.admin, WORKSPACE, "nobody")
+        status = s.wait_for(
+            lambda: (
+                (t := s.pipelines.trigger_status(s.admin, WORKSPACE, bad["trigger_id"]))["status"]
+                != "pending"
+                and t
+            )
+        )
+        assert status["status"] == "failed" and "nobody" in status["error"]
+        assert made["trigger_id"] != bad["trigger_id"]
+
+
+def _push(before: str, after: str) -> dict[str, object]:
+    from tests.pipeline.engine_support import push_payload
+
+    return push_payload(before, after, ["manifests/app.yaml"])

@@ -59,10 +59,11 @@ print(json.dumps({"status": status, "summary": f"{stage} {status}",
 """
 
 
-def pipeline_yaml(trace: Path, *, tester_timeout: str = "2m") -> str:
+def pipeline_yaml(trace: Path, *, tester_timeout: str = "2m", extra: str = "") -> str:
     py = json.dumps(sys.executable)
     env = f"{{TRACE: {json.dumps(str(trace))}}}"
-    return f"""\
+    return (
+        f"""\
 pipeline:
   workspace: {WORKSPACE}
   agents:
@@ -89,6 +90,8 @@ pipeline:
       uses: builtin:noop
       writes: /status/notified.json
 """
+        + extra
+    )
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -131,7 +134,7 @@ class Origin:
         return [json.loads(line) for line in self.trace.read_text().splitlines() if line]
 
 
-def make_origin(root: Path, *, tester_timeout: str = "2m") -> Origin:
+def make_origin(root: Path, *, tester_timeout: str = "2m", extra: str = "") -> Origin:
     bare = root / "origin.git"
     work = root / "work"
     trace = root / "trace.jsonl"
@@ -141,7 +144,7 @@ def make_origin(root: Path, *, tester_timeout: str = "2m") -> Origin:
     origin = Origin(bare, work, trace)
     origin.commit(
         {
-            "pilothouse.yaml": pipeline_yaml(trace, tester_timeout=tester_timeout),
+            "pilothouse.yaml": pipeline_yaml(trace, tester_timeout=tester_timeout, extra=extra),
             "agents/stage.py": STAGE_SCRIPT,
             "manifests/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
             "configs/mode.json": "{}",
@@ -220,20 +223,38 @@ class Stack:
 
 
 @contextmanager
-def stack(root: Path, *, workers: int = 2, start: bool = True, **origin_kw: Any) -> Iterator[Stack]:
+def stack(
+    root: Path,
+    *,
+    workers: int = 2,
+    start: bool = True,
+    github_url: str | None = None,
+    **origin_kw: Any,
+) -> Iterator[Stack]:
     origin = make_origin(root, **origin_kw)
     clock = ManualClock(datetime.now(UTC))
     settings = Settings(
         home=root / "home",
         intelligence={"embedder": "none"},
-        pipeline={"poll_seconds": 0.2, "retry_base_seconds": 0.01},
+        pipeline={
+            "poll_seconds": 0.2,
+            "retry_base_seconds": 0.01,
+            "github_api_url": github_url or "http://127.0.0.1:9",
+        },
     )
     service = WorkspaceService(settings, clock=clock)
     _, key = service.initialize("alice")
     admin = service.local_actor()
     service.create_workspace(admin, WORKSPACE)
     pipelines = Pipelines(service, settings, workers=workers)
-    pipelines.add_repo(admin, WORKSPACE, str(origin.bare), webhook_secret=SECRET)
+    pipelines.add_repo(
+        admin,
+        WORKSPACE,
+        str(origin.bare),
+        webhook_secret=SECRET,
+        token="ghp_fake_token" if github_url else None,
+        full_name="acme/gitops" if github_url else None,
+    )
     extensions = (background.pipeline_workers,) if start else ()
     try:
         for url in serve(create_app(service, pipelines=pipelines, extensions=extensions)):

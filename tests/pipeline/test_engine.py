@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pilothouse.pipeline import store
 from pilothouse.workspace import database
-from tests.pipeline.engine_support import WORKSPACE, stack
+from tests.fakes.github import serve_fake_github
+from tests.pipeline.engine_support import WORKSPACE, git, stack
 
 
 def test_a_push_runs_validator_tester_deployer_in_order_through_status_files(tmp_path: Path):
@@ -153,6 +154,43 @@ def test_a_manual_trigger_runs_one_stage_and_unknown_stages_fail_the_trigger(tmp
         )
         assert status["status"] == "failed" and "nobody" in status["error"]
         assert made["trigger_id"] != bad["trigger_id"]
+
+
+def test_a_pull_request_runs_on_the_changed_files_and_reports_to_github(tmp_path: Path):
+    with serve_fake_github() as (github_url, fake), stack(tmp_path, github_url=github_url) as s:
+        base = git(s.origin.work, "rev-parse", "HEAD")
+        git(s.origin.work, "checkout", "-q", "-b", "feature")
+        (s.origin.work / "manifests" / "app.yaml").write_text("kind: Deployment\n")
+        git(s.origin.work, "commit", "-q", "-am", "feature change")
+        git(s.origin.work, "push", "-q", "origin", "feature")
+        head = git(s.origin.work, "rev-parse", "HEAD")
+        number = fake.seed_pull(head="feature")
+        payload = {
+            "action": "opened",
+            "number": number,
+            "pull_request": {
+                "head": {"sha": head, "ref": "feature"},
+                "base": {"sha": base, "ref": "main"},
+                "merged": False,
+            },
+            "repository": {"full_name": "acme/gitops"},
+        }
+        s.deliver("pull_request", payload, "pr-1")
+        run = s.settled_run()
+        assert run.status == "succeeded" and run.revision == head
+        assert s.origin.traces()[0]["event"]["changed_files"] == ["manifests/app.yaml"]
+        contexts = {(st["context"], st["state"]) for st in fake.statuses[head]}
+        assert contexts == {
+            ("pilothouse/validator", "success"),
+            ("pilothouse/tester", "success"),
+            ("pilothouse/deployer", "success"),
+        }
+        assert len(fake.comments[number]) == 3
+        # a re-run (synchronize, new delivery) edits the three comments instead of adding
+        s.deliver("pull_request", {**payload, "action": "synchronize"}, "pr-2")
+        s.wait_for(lambda: len(s.runs()) == 2 and s.runs()[0].status != "running")
+        assert len(fake.comments[number]) == 3
+        assert len(fake.statuses[head]) == 6
 
 
 def _push(before: str, after: str) -> dict[str, object]:

@@ -17,7 +17,17 @@ from typing import Annotated
 import typer
 
 from pilothouse import __version__
-from pilothouse.cli import files, history, locks, mcp_stdio, people, search, serve, workspaces
+from pilothouse.cli import (
+    files,
+    history,
+    locks,
+    mcp_stdio,
+    people,
+    pipelines,
+    search,
+    serve,
+    workspaces,
+)
 from pilothouse.cli.session import (
     ApiKeyOpt,
     HomeOpt,
@@ -57,7 +67,10 @@ app.command("events")(history.events)
 app.command("serve")(serve.serve)
 app.command("search")(search.search)
 app.command("mcp")(mcp_stdio.serve_stdio)
-app.command("mcp")(mcp_stdio.serve_stdio)
+app.add_typer(pipelines.repo_app, name="repo")
+app.add_typer(pipelines.pipeline_app, name="pipeline")
+app.command("agents")(pipelines.agents)
+app.command("worker")(pipelines.worker)
 app.add_typer(search.index_app, name="index")
 
 

@@ -26,7 +26,7 @@ def serve(
     home: HomeOpt = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve REST (/api/v1), MCP (/mcp, /sse), /healthz and /metrics."""
+    """Serve REST (/api/v1), MCP (/mcp, /sse), GitHub webhooks, /healthz, /metrics, workers."""
     settings = settings_for(home)
     if host is not None or port is not None:
         server = settings.server.model_copy(
@@ -59,4 +59,9 @@ def serve(
 
 def extensions() -> tuple[Extension, ...]:
     """What the server runs beside REST."""
-    return (background.webhook_dispatcher, background.importer, background.indexer)
+    return (
+        background.webhook_dispatcher,
+        background.importer,
+        background.indexer,
+        background.pipeline_workers,
+    )

@@ -7,9 +7,10 @@ workspaces do it. ``action="describe"`` returns every action of a tool with the
 JSON Schema of its arguments, so a model can look up the exact shape on demand.
 
 Each action is declared once, here, as data: its pydantic argument model, the
-handler that maps it onto :class:`~pilothouse.workspace.service.WorkspaceService`,
-and whether it reads, overwrites or deletes. Everything the wire needs is derived
-from that table and cannot drift from it:
+handler that maps it onto :class:`~pilothouse.workspace.service.WorkspaceService`
+(or the pipeline engine, :class:`~pilothouse.pipeline.engine.Pipelines`), and
+whether it reads, overwrites or deletes. Everything the wire needs is derived from
+that table and cannot drift from it:
 
 - a tool's *input schema* is ``action`` (an enum) plus every action's arguments
   flattened into optional top-level properties of plain JSON types — so clients
@@ -35,6 +36,7 @@ from typing import Any, Generic, TypeVar
 from mcp_types import ToolAnnotations
 
 from pilothouse.mcp.wire import Arguments
+from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.models import Actor
 from pilothouse.workspace.service import WorkspaceService
 
@@ -51,10 +53,15 @@ _KEPT = ("type", "enum", "format", "items", "additionalProperties", "description
 
 @dataclass(frozen=True)
 class Call:
-    """What a handler acts with: the façade and the authenticated actor."""
+    """What a handler acts with: the façades and the authenticated actor.
+
+    ``pipelines`` is the engine's façade (repositories, triggers, runs); the server
+    is given the running one, or builds an idle one for this service.
+    """
 
     service: WorkspaceService
     actor: Actor
+    pipelines: Pipelines
 
 
 Handler = Callable[[Call, A], Reply | Awaitable[Reply]]

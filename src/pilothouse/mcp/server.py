@@ -43,6 +43,7 @@ from pilothouse.core.errors import PilothouseError
 from pilothouse.mcp import identity, replies
 from pilothouse.mcp.registry import DEFAULT, DESCRIBE, Action, Call, Registry, Reply, ToolSpec
 from pilothouse.mcp.wire import Arguments
+from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.errors import InvalidArgument
 from pilothouse.workspace.service import WorkspaceService
 
@@ -56,9 +57,10 @@ Observer = Callable[[str, str, str], None]
 
 INSTRUCTIONS = """\
 Pilothouse workspace: persistent files with versions, locks, events and an audit trail
-shared by the agents of a GitOps pipeline. Every tool takes `action` plus that action's
-arguments; `action=describe` lists a tool's actions with their JSON Schemas. `workspace`
-accepts a workspace name or id. Errors come back as {"error": {"code", "message",
+shared by the agents of a GitOps pipeline; `repo` reads the workspace's GitOps repository
+and `pipeline` runs the pilothouse.yaml it declares. Every tool takes `action` plus that
+action's arguments; `action=describe` lists a tool's actions with their JSON Schemas.
+`workspace` accepts a workspace name or id. Errors come back as {"error": {"code", "message",
 "details"}} with stable codes (not_found, forbidden, lock_held, version_conflict,
 invalid_path, invalid_argument, ...)."""
 
@@ -77,6 +79,7 @@ class _PassThrough(FuncMetadata):
 @dataclass
 class _Dispatcher:
     service: WorkspaceService
+    pipelines: Pipelines
     resolve: identity.Resolver
     default_workspace: str | None
     observe: Observer | None
@@ -120,7 +123,7 @@ class _Dispatcher:
         if action.is_async:
             actor = await anyio.to_thread.run_sync(identity.actor_for, self.resolve, request)
             handler = cast(Callable[[Call, Arguments], Awaitable[Reply]], action.handler)
-            reply = await handler(Call(self.service, actor), args)
+            reply = await handler(Call(self.service, actor, self.pipelines), args)
         else:
             reply = await anyio.to_thread.run_sync(
                 functools.partial(self._run_sync, action, args, request),
@@ -132,7 +135,7 @@ class _Dispatcher:
     def _run_sync(self, action: Action[Any], args: Arguments, request: Any) -> Reply:
         actor = identity.actor_for(self.resolve, request)
         handler = cast(Callable[[Call, Arguments], Reply], action.handler)
-        return handler(Call(self.service, actor), args)
+        return handler(Call(self.service, actor, self.pipelines), args)
 
     def _validate(
         self, spec: ToolSpec, action: Action[Any], arguments: dict[str, Any]
@@ -198,12 +201,16 @@ def build_server(
     registry: Registry | None = None,
     default_workspace: str | None = None,
     observe: Observer | None = None,
+    pipelines: Pipelines | None = None,
 ) -> MCPServer:
     """An MCP server whose tools act on ``service`` as ``resolve_actor`` says.
 
     ``registry`` defaults to the built-in tools (:mod:`pilothouse.mcp.tools`);
     ``default_workspace`` fills ``workspace`` when a call omits it; ``observe`` is
-    told the outcome of every call (metrics).
+    told the outcome of every call (metrics). ``pipelines`` is the engine the
+    ``repo`` and ``pipeline`` tools use — the server's own, so a trigger wakes its
+    workers; without one an idle engine is built on ``service`` (triggers queue
+    for whichever process runs the workers).
     """
     if registry is None:
         import pilothouse.mcp.tools  # noqa: F401 -- importing it registers the built-in tools
@@ -211,6 +218,7 @@ def build_server(
         registry = DEFAULT
     dispatcher = _Dispatcher(
         service=service,
+        pipelines=pipelines or Pipelines(service, service.settings),
         resolve=resolve_actor,
         default_workspace=default_workspace,
         observe=observe,

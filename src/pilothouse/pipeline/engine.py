@@ -22,7 +22,7 @@ from pilothouse.pipeline import config, health, store
 from pilothouse.pipeline.identities import Identities
 from pilothouse.pipeline.planning import Planner
 from pilothouse.pipeline.reporting import GitHubReporter
-from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache
+from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache, git_token
 from pilothouse.pipeline.running import Runner
 from pilothouse.pipeline.workers import Workers
 from pilothouse.workspace import database
@@ -117,7 +117,9 @@ class Pipelines:
             raise InvalidArgument("a webhook secret needs at least 16 characters")
         with self.service.workspace_read(actor, workspace, Permission.MANAGE) as (_, ws):
             workspace_id = ws.id
-        probe = Mirror.open(self.settings.repo_cache_dir / f"{workspace_id}.git", url, token=token)
+        probe = Mirror.open(
+            self.settings.repo_cache_dir / f"{workspace_id}.git", url, token=git_token(url, token)
+        )
         probe.resolve(branch)  # the branch must exist
         with self.service.workspace_unit(actor, workspace, Permission.MANAGE) as (unit, ws):
             repo = store.put_repo(

@@ -26,6 +26,11 @@ class NoPipeline(PipelineError):
     code = "no_pipeline"
 
 
+def git_token(url: str, token: str | None) -> str | None:
+    """The token goes to git only over https; it may be there just for the GitHub API."""
+    return token if url.startswith("https://") else None
+
+
 class RepoCache:
     """Mirrors and parsed pipelines, shared by the threads of one process."""
 
@@ -47,7 +52,7 @@ class RepoCache:
             import shutil
 
             shutil.rmtree(path)  # the remote changed: a fresh mirror, not a mix of two
-        opened = Mirror.open(path, repo.url, token=repo.token)
+        opened = Mirror.open(path, repo.url, token=git_token(repo.url, repo.token))
         with self._lock:
             self._mirrors[repo.workspace_id] = (repo.url, opened)
         return opened

@@ -291,6 +291,8 @@ class Runner:
                 self.planner.after_status(repo, job.workspace_id, stage.writes, document, written)
         if stage is not None and outcome.status == "timed_out" and stage.on_timeout and repo:
             self.planner.on_timeout(repo, job, stage.on_timeout)
+        if repo is not None:  # before the job ends: a finished run has been reported
+            self.reporter.report(repo, job, outcome)
         with database.begin_write(self.service.engine) as conn:
             store.finish_job(
                 conn,
@@ -312,8 +314,6 @@ class Runner:
             target=job.stage,
             data={"run_id": job.run_id, "stage": job.stage, "status": outcome.status},
         )
-        if repo is not None:
-            self.reporter.report(repo, job, outcome)
 
     def fail_unattended(self, job: store.Job, status: str, why: str) -> None:
         """End a job nobody is running any more (its worker died after its last try)."""

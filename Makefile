@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/locks.py
 	$(BIN)/python bench/files.py
 	$(BIN)/python bench/mcp.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/node/node_modules

@@ -31,13 +31,14 @@ import httpx
 # bench/ holds mcp.py, which would shadow the mcp SDK: put the repository root first instead
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from tests.api.conftest import serve  # noqa: E402
+
 from pilothouse.api import background  # noqa: E402
 from pilothouse.api.app import create_app  # noqa: E402
 from pilothouse.core.settings import Settings  # noqa: E402
 from pilothouse.integrations.github import sign  # noqa: E402
 from pilothouse.pipeline.engine import Pipelines  # noqa: E402
 from pilothouse.workspace.service import WorkspaceService  # noqa: E402
-from tests.api.conftest import serve  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef"
 PIPELINE = """\
@@ -159,7 +160,7 @@ def main() -> None:
                         last = seen.setdefault(last_key, threading.Event())
                     started = time.perf_counter()
                     response = http.post(
-                        f"/webhooks/github/bench",
+                        "/webhooks/github/bench",
                         content=body,
                         headers={
                             "X-GitHub-Event": "push",

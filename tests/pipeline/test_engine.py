@@ -123,7 +123,7 @@ def test_a_killed_workers_job_is_resumed_after_its_lease(tmp_path: Path):
         assert workers.dispatch_one() is True
         lease = timedelta(seconds=s.pipelines.settings.pipeline.lease_seconds)
         with database.begin_write(s.service.engine) as conn:  # a worker that then dies
-            dead = store.claim_job(conn, "wk_dead", s.clock.now(), lease, {})
+            dead = store.claim_job(conn, "wk_dead", s.clock.now(), lease)
         assert dead is not None and dead.stage == "validator"
         assert workers.work_one() is False  # leased: nobody else may take it
         s.clock.advance(lease.total_seconds() + 1)

@@ -79,3 +79,27 @@ def test_a_failing_agent_raises_a_failure_rate_alert(tmp_path: Path):
         assert alerts[0].data["failure_rate"] == 1.0
         table = {r["stage"]: r for r in s.pipelines.agents(s.admin, WORKSPACE)}
         assert table["validator"]["failed"] == 5
+
+
+GATE = """\
+    gate:
+      trigger: manual
+      approval: required
+      uses: builtin:noop
+      writes: /status/gate.json
+"""
+
+
+def test_a_stage_that_needs_approval_waits_for_an_admin(tmp_path: Path):
+    with stack(tmp_path, start=False, extra=GATE) as s:
+        s.pipelines.trigger(s.admin, WORKSPACE, "gate")
+        _drain(s)
+        run = s.runs()[0]
+        assert (run.status, run.jobs[0].status) == ("running", "awaiting_approval")
+        approved = s.pipelines.approve(s.admin, WORKSPACE, run.id, "gate")
+        assert approved.jobs[0].status == "queued"
+        _drain(s)
+        assert s.runs()[0].status == "succeeded"
+        assert s.status("/status/gate.json")["status"] == "succeeded"
+        events = s.service.list_events(s.admin, WORKSPACE, types=["pipeline.stage_approved"])
+        assert [e.data["stage"] for e in events] == ["gate"]

@@ -108,6 +108,7 @@ def create_app(
         observe=lambda tool, action, outcome: app.state.metrics.tool_calls.labels(
             tool, action, outcome
         ).inc(),
+        pipelines=app.state.pipelines,
     )
     contexts.append(
         mcp.mount(

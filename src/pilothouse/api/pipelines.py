@@ -160,6 +160,18 @@ def cancel(workspace: str, run_id: str, pipelines: PipelinesDep, actor: ActorDep
     return pipelines.cancel(actor, workspace, run_id).as_dict()
 
 
+class Approve(_Body):
+    stage: str = Field(min_length=1, max_length=64)
+
+
+@router.post(f"{API}/workspaces/{{workspace}}/pipeline/runs/{{run_id}}/approve")
+def approve(
+    workspace: str, run_id: str, body: Approve, pipelines: PipelinesDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Let a stage declared ``approval: required`` run (workspace admins)."""
+    return pipelines.approve(actor, workspace, run_id, body.stage).as_dict()
+
+
 @router.get(
     f"{API}/workspaces/{{workspace}}/pipeline/runs/{{run_id}}/logs",
     response_class=PlainTextResponse,

@@ -300,6 +300,21 @@ def pipeline_cancel(
         emit(output, run.as_dict(), lambda: _runs_table([run]))
 
 
+@pipeline_app.command("approve")
+def pipeline_approve(
+    workspace: WsArg,
+    run_id: RunIdArg,
+    stage: Annotated[str, typer.Argument(help="The stage waiting for approval.")],
+    home: HomeOpt = None,
+    api_key: ApiKeyOpt = None,
+    output: OutputOpt = Output.TEXT,
+) -> None:
+    """Let a stage declared `approval: required` run (workspace admins)."""
+    with session(home, api_key, output) as s:
+        run = Pipelines(s.service, s.service.settings).approve(s.actor, workspace, run_id, stage)
+        emit(output, run.as_dict(), lambda: _runs_table([run]))
+
+
 def agents(
     workspace: WsArg,
     home: HomeOpt = None,

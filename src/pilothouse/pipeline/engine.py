@@ -321,6 +321,27 @@ class Pipelines:
             )
         return self.run(actor, workspace, run_id)
 
+    def approve(self, actor: Actor, workspace: str, run_id: str, stage: str) -> store.Run:
+        """Let a stage declared ``approval: required`` run (workspace admins)."""
+        self.run(actor, workspace, run_id)
+        with self.service.workspace_unit(actor, workspace, Permission.MANAGE) as (unit, ws):
+            moved = store.approve(unit.conn, ws.id, run_id, stage, unit.now)
+            if not moved:
+                raise NotFound(
+                    f"no stage {stage!r} awaiting approval in run {run_id}",
+                    details={"run_id": run_id, "stage": stage},
+                )
+            unit.record(
+                ws.id,
+                action="pipeline.approve",
+                target=stage,
+                event="pipeline.stage_approved",
+                data={"run_id": run_id, "stage": stage},
+            )
+        if self._workers is not None:
+            self._workers.wake()
+        return self.run(actor, workspace, run_id)
+
     def logs(self, actor: Actor, workspace: str, run_id: str, stage: str | None = None) -> str:
         """Each stage's captured stdout/stderr and result, as one text."""
         run = self.run(actor, workspace, run_id)

@@ -52,7 +52,6 @@ class Planner:
         self.repos = repos
         self.settings = settings
         self.wake = wake
-        self.limits: dict[str, int] = {}  # "workspace_id/pipeline" -> concurrency
 
     # -- triggers from the inbox -----------------------------------------------------
 
@@ -239,7 +238,6 @@ class Planner:
         revision: str | None,
         context: dict[str, Any],
     ) -> str | None:
-        self.limits[f"{workspace_id}/{pipeline.name}"] = pipeline.concurrency
         timeout = stage.timeout_seconds or self.settings.pipeline.default_timeout_seconds
         return store.enqueue_job(
             conn,
@@ -248,11 +246,12 @@ class Planner:
             pipeline=pipeline.name,
             stage=stage.name,
             idempotency_key=key,
-            context=context,
+            context={**context, "concurrency": pipeline.concurrency},
             revision=revision,
             max_attempts=stage.retries + 1,
             timeout_seconds=int(timeout),
             now=self.service.clock.now(),
+            status="awaiting_approval" if stage.approval_required else "queued",
         )
 
 

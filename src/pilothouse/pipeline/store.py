@@ -34,7 +34,7 @@ from pilothouse.core import ids
 from pilothouse.workspace.schema import jobs, repositories, runs, triggers
 
 TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
-ACTIVE = frozenset({"queued", "running"})
+ACTIVE = frozenset({"awaiting_approval", "queued", "running"})
 CRASH_RETRIES = 2
 """Extra attempts a job gets when its worker dies (beyond ``retries`` for failures)."""
 
@@ -433,13 +433,11 @@ def get_job(conn: Connection, job_id: str) -> Job | None:
     return _job(row) if row else None
 
 
-def claim_job(
-    conn: Connection, owner: str, now: datetime, lease: timedelta, limits: dict[str, int]
-) -> Job | None:
+def claim_job(conn: Connection, owner: str, now: datetime, lease: timedelta) -> Job | None:
     """Lease the next runnable job: queued and due, or running with a lapsed lease.
 
-    ``limits`` maps ``workspace_id/pipeline`` to its concurrency; jobs of a pipeline
-    already running that many are skipped.
+    Jobs of a pipeline already running its ``concurrency`` (kept in each job's
+    context, from the pipeline that queued it) are skipped.
     """
     due = or_(
         and_(jobs.c.status == "queued", jobs.c.next_attempt_at <= now),
@@ -462,7 +460,7 @@ def claim_job(
     }
     for row in conn.execute(stmt).all():
         key = f"{row.workspace_id}/{row.pipeline}"
-        if busy.get(key, 0) >= limits.get(key, 1):
+        if busy.get(key, 0) >= int(json.loads(row.context).get("concurrency", 1)):
             continue
         conn.execute(
             update(jobs)
@@ -531,12 +529,23 @@ def retry_job(conn: Connection, job_id: str, owner: str, *, at: datetime, error:
     )
 
 
+def approve(conn: Connection, workspace_id: str, run_id: str, stage: str, now: datetime) -> int:
+    """Release a stage held for approval to the queue; returns how many jobs moved."""
+    moved = conn.execute(
+        update(jobs)
+        .where(jobs.c.run_id == run_id, jobs.c.workspace_id == workspace_id)
+        .where(jobs.c.stage == stage, jobs.c.status == "awaiting_approval")
+        .values(status="queued", next_attempt_at=now)
+    ).rowcount
+    return int(moved)
+
+
 def cancel(conn: Connection, workspace_id: str, run_id: str, now: datetime) -> int:
     """Cancel a run: queued jobs end at once, running ones are asked to stop."""
     ended = conn.execute(
         update(jobs)
         .where(jobs.c.run_id == run_id, jobs.c.workspace_id == workspace_id)
-        .where(jobs.c.status == "queued")
+        .where(jobs.c.status.in_(("queued", "awaiting_approval")))
         .values(status="cancelled", finished_at=now)
     ).rowcount
     asked = conn.execute(

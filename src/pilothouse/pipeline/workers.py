@@ -190,7 +190,7 @@ class Workers:
         now = self.service.clock.now()
         lease = timedelta(seconds=self.settings.pipeline.lease_seconds)
         with database.begin_write(self.service.engine) as conn:
-            job = store.claim_job(conn, self.owner, now, lease, self.planner.limits)
+            job = store.claim_job(conn, self.owner, now, lease)
         if job is None:
             return False
         self.runner.run(job, self.owner)

@@ -66,6 +66,7 @@ TYPES: tuple[str, ...] = (
     "pipeline.run_started",
     "pipeline.stage_finished",
     "pipeline.run_cancelled",
+    "pipeline.stage_approved",
     "agent.alert",
 )
 """Every event type the core emits."""

@@ -418,8 +418,8 @@ jobs = Table(
     Column("idempotency_key", String(255), nullable=False, unique=True),
     Column("context", Text, nullable=False),  # JSON: trigger event, changed files, …
     Column("revision", String(64)),
-    # queued | running | succeeded | failed | timed_out | cancelled | skipped
-    Column("status", String(12), nullable=False),
+    # awaiting_approval | queued | running | succeeded | failed | timed_out | cancelled
+    Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("max_attempts", Integer, nullable=False),
     Column("timeout_seconds", Integer),

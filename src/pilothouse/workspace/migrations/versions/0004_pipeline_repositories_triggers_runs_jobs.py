@@ -113,7 +113,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(length=255), nullable=False),
         sa.Column("context", sa.Text(), nullable=False),
         sa.Column("revision", sa.String(length=64), nullable=True),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("timeout_seconds", sa.Integer(), nullable=True),

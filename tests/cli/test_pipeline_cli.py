@@ -7,23 +7,8 @@ from typing import Any
 
 from tests.pipeline.engine_support import make_origin
 
-from pilothouse.core.settings import Settings
-from pilothouse.pipeline.engine import Pipelines
-from pilothouse.workspace.service import WorkspaceService
-
 Cli = Any
 WS = "gitops-prod"
-
-
-def _drain(home: Path) -> None:
-    """Do what a `pilothouse worker` would, synchronously."""
-    service = WorkspaceService(Settings(home=home, intelligence={"embedder": "none"}))
-    try:
-        workers = Pipelines(service, service.settings).workers
-        while workers.dispatch_one() or workers.work_one():
-            pass
-    finally:
-        service.close()
 
 
 def test_repo_add_trigger_runs_logs_and_agents(
@@ -41,7 +26,8 @@ def test_repo_add_trigger_runs_logs_and_agents(
     assert shown["agents"]["deployer"]["lock_tree"] == "/status/"
     queued = cli("pipeline", "trigger", WS, "notifier", "-o", "json")
     assert queued.code == 0, queued.err
-    _drain(home)
+    drained = cli("worker", "--drain")
+    assert drained.code == 0 and "drained: 2" in drained.err
     runs = cli("pipeline", "runs", WS, "-o", "json").json()
     assert [(r["trigger"], r["status"]) for r in runs] == [("manual", "succeeded")]
     detail = cli("pipeline", "run", WS, runs[0]["id"], "-o", "json").json()

@@ -35,6 +35,8 @@ TOOLS = [
     "import",
     "download",
     "search",
+    "repo",
+    "pipeline",
 ]
 
 
@@ -52,7 +54,8 @@ async def test_every_tool_is_listed_with_truthful_annotations(client: Client) ->
         assert hints is not None
         assert hints.read_only_hint is False
         assert hints.destructive_hint is False
-    for name in ("workspace", "file", "lock", "member", "apikey", "ownership", "webhook"):
+    destructive = ("workspace", "file", "lock", "member", "apikey", "ownership", "webhook")
+    for name in (*destructive, "repo", "pipeline"):
         hints = listed[name].annotations
         assert hints is not None
         assert hints.read_only_hint is False

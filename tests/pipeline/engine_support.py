@@ -194,6 +194,12 @@ class Stack:
             timeout=10,
         )
 
+    def http(self) -> httpx.Client:
+        """A REST client as the admin."""
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.admin_key}"}, timeout=10
+        )
+
     def status(self, path: str) -> dict[str, Any]:
         content = self.service.read_file(self.admin, WORKSPACE, path).content
         value: dict[str, Any] = json.loads(content)

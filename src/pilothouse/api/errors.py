@@ -44,8 +44,8 @@ STATUS: dict[str, int] = {
     "unknown_agent": 422,
     "git_not_found": 404,
     "git_conflict": 409,
-    "git_unreachable": 502,
-    "git_auth_failed": 502,
+    "git_unreachable": 422,  # the URL given does not answer: bad input, not our outage
+    "git_auth_failed": 422,
     "github_unavailable": 502,
 }
 

@@ -352,6 +352,10 @@ def worker(
     home: HomeOpt = None,
     workers: Annotated[int | None, typer.Option(help="Jobs at once (default 2).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    drain: Annotated[
+        bool,
+        typer.Option(help="Run what is queued now (and what it triggers), then exit."),
+    ] = False,
 ) -> None:
     """Run pipeline workers standalone against the store (beside or instead of `serve`)."""
     settings = settings_for(home)
@@ -359,6 +363,13 @@ def worker(
     service = WorkspaceService(settings)
     service.local_actor()  # refuses an uninitialised home with a clear error
     engine = Pipelines(service, settings, workers=workers)
+    if drain:
+        try:
+            steps = engine.workers.drain()
+        finally:
+            service.close()
+        typer.echo(f"drained: {steps} triggers and jobs done, nothing left to run", err=True)
+        return
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

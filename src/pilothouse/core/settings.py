@@ -182,6 +182,10 @@ class PipelineSettings(BaseModel):
     github_api_url: str = "https://api.github.com"
     """GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)."""
 
+    allow_local_repositories: bool = False
+    """Let REST and MCP callers register a local path or ``file://`` remote (the CLI always
+    may): off by default, since it would expose any repository on the server's disk."""
+
     git_author_domain: str = "agents.pilothouse.local"
     """Agents commit as ``<agent>@<this domain>`` unless configured otherwise."""
 

@@ -2,9 +2,10 @@
 
 Agents in any language reach the workspace through MCP as well as REST. Tools are
 nouns (``workspace``, ``file``, ``lock``, ``event``, ``audit``, ``member``,
-``apikey``, ``ownership``), each taking an ``action`` and that action's arguments;
-``action="describe"`` returns the actions with their JSON Schemas. Every call goes
-through :class:`~pilothouse.workspace.service.WorkspaceService` as the caller's
+``apikey``, ``ownership``, ``repo``, ``pipeline`` …), each taking an ``action`` and
+that action's arguments; ``action="describe"`` returns the actions with their JSON
+Schemas. Every call goes through :class:`~pilothouse.workspace.service.WorkspaceService`
+(or the pipeline engine built on it) as the caller's
 :class:`~pilothouse.workspace.models.Actor`, so MCP is authorised, audited and
 evented exactly like REST and the CLI.
 

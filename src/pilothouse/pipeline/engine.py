@@ -26,9 +26,9 @@ from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache, git_token
 from pilothouse.pipeline.running import Runner
 from pilothouse.pipeline.workers import Workers
 from pilothouse.workspace import database
-from pilothouse.workspace.errors import InvalidArgument, NotFound
+from pilothouse.workspace.errors import Forbidden, InvalidArgument, NotFound
 from pilothouse.workspace.models import Actor
-from pilothouse.workspace.roles import Permission
+from pilothouse.workspace.roles import Interface, Permission
 from pilothouse.workspace.service import WorkspaceService
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
@@ -112,6 +112,13 @@ class Pipelines:
             raise InvalidArgument("a repository URL is required")
         if not branch or branch.startswith("-") or ".." in branch:
             raise InvalidArgument(f"invalid branch name {branch!r}")
+        remote = actor.interface in {Interface.REST, Interface.MCP, Interface.UI}
+        if remote and _is_local(url) and not self.settings.pipeline.allow_local_repositories:
+            raise Forbidden(
+                "a local path or file:// remote can be registered only from the CLI "
+                "(or with pipeline.allow_local_repositories)",
+                details={"url": url},
+            )
         secret = webhook_secret or secrets.token_urlsafe(32)
         if len(secret) < 16:
             raise InvalidArgument("a webhook secret needs at least 16 characters")
@@ -394,6 +401,10 @@ def describe(pipeline: config.Pipeline) -> dict[str, Any]:
         "file": PIPELINE_FILE,
         "agents": agents,
     }
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith("file:") or "://" not in url
 
 
 def _redacted(url: str) -> str:

@@ -46,6 +46,7 @@ from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 LOCK_TTL_SECONDS = 60
+TEMPORARY = frozenset({"git_unreachable", "github_unavailable", "lock_held"})
 
 
 def status_document(
@@ -114,7 +115,11 @@ class Runner:
                 status_document(job, "running", started=started),
             )
         self.write_run_record(job.run_id, workspace.name)
-        outcome, lost = self._execute(job, owner, repo, stage, actor, workspace.name)
+        try:
+            outcome, lost = self._execute(job, owner, repo, stage, actor, workspace.name)
+        except PilothouseError as e:  # setting the stage up failed: git, keys, the store
+            temporary = bool(getattr(e, "retryable", False)) or e.code in TEMPORARY
+            outcome, lost = Outcome("failed", f"{e.code}: {e.message}", retryable=temporary), False
         if lost:
             log.warning("job %s: lease lost to another worker; leaving it to them", job.id)
             return

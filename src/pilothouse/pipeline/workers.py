@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from croniter import croniter
+from sqlalchemy import select
 
 from pilothouse.core import ids
 from pilothouse.core.errors import PilothouseError
@@ -35,7 +36,7 @@ from pilothouse.pipeline.running import Runner
 from pilothouse.pipeline.triggers import FileChangeTrigger, GitPollTrigger, ScheduleTrigger
 from pilothouse.workspace import database
 from pilothouse.workspace.models import Actor
-from pilothouse.workspace.schema import pipeline_cursors
+from pilothouse.workspace.schema import pipeline_cursors, workspaces
 from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,13 @@ class Workers:
 
     # -- one unit of each kind of work (also what tests drive) ------------------------
 
+    def drain(self) -> int:
+        """Do every pending trigger and runnable job, then return how many steps ran."""
+        steps = 0
+        while self.dispatch_one() or self.work_one():
+            steps += 1
+        return steps
+
     def dispatch_one(self) -> bool:
         """Expand one pending trigger into jobs; ``False`` when the inbox is empty."""
         now = self.service.clock.now()
@@ -274,17 +282,20 @@ class Workers:
                     pipeline_cursors.c.workspace_id == repo.workspace_id
                 )
             ).first()
-        events = self.service.list_events(
-            self.admin,
-            repo.workspace_id,
-            after=int(cursor.event_cursor) if cursor else 0,
-            types=["file.written"],
-            limit=500,
-        )
+        if cursor is not None:
+            events = self.service.list_events(
+                self.admin,
+                repo.workspace_id,
+                after=int(cursor.event_cursor),
+                types=["file.written"],
+                limit=500,
+            )
         if cursor is None:  # first look: start from now, do not replay history
-            newest = self.service.list_events(self.admin, repo.workspace_id, after=0, limit=1)
-            start = max([e.cursor for e in events] + [e.cursor for e in newest] + [0])
-            self._save_cursor(repo.workspace_id, start, insert=True)
+            with database.begin_read(self.service.engine) as conn:
+                newest = conn.execute(
+                    select(workspaces.c.event_seq).where(workspaces.c.id == repo.workspace_id)
+                ).scalar_one()
+            self._save_cursor(repo.workspace_id, int(newest), insert=True)
             return
         for event in events:
             if event.path in watched:

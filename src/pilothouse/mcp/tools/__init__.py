@@ -8,7 +8,17 @@ Import order is the order clients list the tools in.
 
 # isort: off
 from pilothouse.mcp.tools import workspaces, files, locks, activity, people, transfers, search
+from pilothouse.mcp.tools import pipelines
 
 # isort: on
 
-__all__ = ["activity", "files", "locks", "people", "search", "transfers", "workspaces"]
+__all__ = [
+    "activity",
+    "files",
+    "locks",
+    "people",
+    "pipelines",
+    "search",
+    "transfers",
+    "workspaces",
+]

@@ -373,6 +373,8 @@ async def test_unknown_runs_and_triggers_are_not_found(call: Call, registered: P
     for action in ("run", "cancel", "logs"):
         reply = await call("pipeline", action, workspace=WS, run_id="run_nope")
         assert reply["error"]["code"] == "not_found", action
+    approve = await call("pipeline", "approve", workspace=WS, run_id="run_nope", stage="v")
+    assert approve["error"]["code"] == "not_found"
     status = await call("pipeline", "trigger_status", workspace=WS, trigger_id="trg_nope")
     assert status["error"]["code"] == "not_found"
     assert (await call("pipeline", "runs", workspace=WS))["runs"] == []
@@ -433,6 +435,7 @@ async def test_the_tools_declare_which_actions_read_and_which_destroy(
         "runs": (True, False),
         "run": (True, False),
         "cancel": (False, True),
+        "approve": (False, True),
         "logs": (True, False),
         "agents": (True, False),
     }

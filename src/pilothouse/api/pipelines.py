@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pilothouse.api import API
 from pilothouse.api.auth import ActorDep
 from pilothouse.integrations import github
-from pilothouse.pipeline import config, store
+from pilothouse.pipeline import config
 from pilothouse.pipeline.engine import Pipelines
 
 router = APIRouter(tags=["pipelines"])
@@ -52,19 +52,6 @@ class Validate(_Body):
 class Trigger(_Body):
     stage: str = Field(min_length=1, max_length=64)
     revision: str | None = Field(None, max_length=255)
-
-
-def repo_dict(repo: store.Repo) -> dict[str, Any]:
-    """A repository as callers see it: never its token or secret."""
-    return {
-        "workspace_id": repo.workspace_id,
-        "url": repo.url.split("@", 1)[-1] if "://" in repo.url and "@" in repo.url else repo.url,
-        "branch": repo.branch,
-        "full_name": repo.full_name,
-        "has_token": repo.token is not None,
-        "webhook_path": f"/webhooks/github/{repo.workspace_id}",
-        "created_at": repo.created_at.isoformat().replace("+00:00", "Z"),
-    }
 
 
 @router.post("/webhooks/github/{workspace}")
@@ -100,12 +87,12 @@ def add_repo(
         token=body.token,
         full_name=body.full_name,
     )
-    return {**repo_dict(repo), "webhook_secret": secret}
+    return {**repo.public(), "webhook_secret": secret}
 
 
 @router.get(f"{API}/workspaces/{{workspace}}/repo")
 def get_repo(workspace: str, pipelines: PipelinesDep, actor: ActorDep) -> dict[str, Any]:
-    return repo_dict(pipelines.get_repo(actor, workspace))
+    return pipelines.get_repo(actor, workspace).public()
 
 
 @router.post(f"{API}/pipeline/validate")

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from pilothouse.api.pipelines import repo_dict
 from pilothouse.cli.session import (
     ApiKeyOpt,
     HomeOpt,
@@ -90,7 +89,7 @@ def repo_add(
             token=token,
             full_name=full_name,
         )
-        data = {**repo_dict(repo), "webhook_secret": secret}
+        data = {**repo.public(), "webhook_secret": secret}
 
         def render() -> None:
             pairs(data)
@@ -113,7 +112,7 @@ def repo_show(
 ) -> None:
     """The registered repository (never its token or secret)."""
     with session(home, api_key, output) as s:
-        data = repo_dict(Pipelines(s.service, s.service.settings).get_repo(s.actor, workspace))
+        data = Pipelines(s.service, s.service.settings).get_repo(s.actor, workspace).public()
         emit(output, data, lambda: pairs(data))
 
 

@@ -50,6 +50,19 @@ class Repo:
     full_name: str | None
     created_at: datetime
 
+    def public(self) -> dict[str, Any]:
+        """What callers see: never the token or the webhook secret."""
+        url = self.url
+        return {
+            "workspace_id": self.workspace_id,
+            "url": url.split("@", 1)[-1] if "://" in url and "@" in url else url,
+            "branch": self.branch,
+            "full_name": self.full_name,
+            "has_token": self.token is not None,
+            "webhook_path": f"/webhooks/github/{self.workspace_id}",
+            "created_at": _iso(self.created_at),
+        }
+
 
 @dataclass(frozen=True)
 class TriggerRow:

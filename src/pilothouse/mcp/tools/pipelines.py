@@ -345,6 +345,18 @@ def cancel(call: Call, args: RunArgs) -> Reply:
     return call.pipelines.cancel(call.actor, args.workspace, args.run_id).as_dict()
 
 
+class ApproveArgs(Arguments):
+    workspace: WorkspaceRef
+    run_id: str = Field(min_length=1, max_length=64, description="The run (run_...).")
+    stage: str = Field(min_length=1, max_length=64, description="The stage awaiting approval.")
+
+
+@pipeline.action("approve", ApproveArgs, read_only=False, destructive=True)
+def approve(call: Call, args: ApproveArgs) -> Reply:
+    """Let a stage declared `approval: required` run (needs an admin of the workspace)."""
+    return call.pipelines.approve(call.actor, args.workspace, args.run_id, args.stage).as_dict()
+
+
 @pipeline.action("logs", LogsArgs, read_only=True)
 def logs(call: Call, args: LogsArgs) -> Reply:
     """Each stage's captured stdout/stderr and result, as one text."""
@@ -379,17 +391,7 @@ def _mirror(call: Call, workspace: str) -> tuple[store.Repo, Mirror]:
 
 
 def _repo_reply(found: store.Repo) -> Reply:
-    """A repository as callers see it: never its token or secret (as REST shows it)."""
-    url = found.url
-    return {
-        "workspace_id": found.workspace_id,
-        "url": url.split("@", 1)[-1] if "://" in url and "@" in url else url,
-        "branch": found.branch,
-        "full_name": found.full_name,
-        "has_token": found.token is not None,
-        "webhook_path": f"/webhooks/github/{found.workspace_id}",
-        "created_at": found.created_at.isoformat().replace("+00:00", "Z"),
-    }
+    return found.public()
 
 
 def _commit(commit: CommitInfo) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def test_rest_shows_triggers_follows_and_cancels_runs(tmp_path: Path):
         assert status["status"] == "done" and status["run_ids"] == [run.id]
         nothing = http.post(f"{P}/pipeline/runs/{run.id}/approve", json={"stage": "notifier"})
         assert nothing.status_code == 404
+        metrics = http.get("/metrics").text
+        assert 'pilothouse_agent_invocations_total{stage="notifier",status="succeeded"}' in metrics
         missing = http.get(f"{P}/pipeline/runs/run_nope")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 

@@ -244,6 +244,7 @@ def stack(
         intelligence={"embedder": "none"},
         pipeline={
             "poll_seconds": 0.2,
+            "lease_seconds": 3,  # the keeper renews (and notices cancels) every second
             "retry_base_seconds": 0.01,
             "github_api_url": github_url or "http://127.0.0.1:9",
         },

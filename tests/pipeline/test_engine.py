@@ -115,6 +115,24 @@ def test_a_stage_that_never_finishes_times_out_and_runs_its_fallback(tmp_path: P
         assert run.status == "failed"
 
 
+def test_cancelling_a_run_stops_the_running_stage_and_releases_nothing_twice(tmp_path: Path):
+    with stack(tmp_path) as s:
+        before, after = s.origin.set_modes({"tester": "hang"})
+        s.deliver("push", _push(before, after), "d-9")
+        s.wait_for(lambda: any(t["stage"] == "tester" for t in s.origin.traces()))
+        run_id = s.runs()[0].id
+        s.pipelines.cancel(s.admin, WORKSPACE, run_id)
+        s.wait_for(lambda: s.runs()[0].jobs[-1].status == "cancelled", timeout=30)
+        run = s.runs()[0]
+        assert run.status == "cancelled"
+        assert [(j.stage, j.status) for j in run.jobs] == [
+            ("validator", "succeeded"),
+            ("tester", "cancelled"),
+        ]
+        assert s.status("/status/tested.json")["status"] == "failed"
+        assert s.status("/status/tested.json")["summary"] == "cancelled while running"
+
+
 def test_a_killed_workers_job_is_resumed_after_its_lease(tmp_path: Path):
     with stack(tmp_path, start=False) as s:
         before, after = s.origin.commit({"manifests/app.yaml": "kind: Secret\n"}, "change")

@@ -103,3 +103,33 @@ def test_a_stage_that_needs_approval_waits_for_an_admin(tmp_path: Path):
         assert s.status("/status/gate.json")["status"] == "succeeded"
         events = s.service.list_events(s.admin, WORKSPACE, types=["pipeline.stage_approved"])
         assert [e.data["stage"] for e in events] == ["gate"]
+
+
+POLLER = """\
+    poller:
+      trigger: {git.poll: {interval: 1m}}
+      uses: builtin:noop
+      writes: /status/polled.json
+"""
+
+
+def test_git_poll_runs_when_the_branch_tip_moves(tmp_path: Path):
+    with stack(tmp_path, start=False, extra=POLLER) as s:
+        workers = s.pipelines.workers
+        workers.watch_once()  # the first look runs on the current tip, once
+        _drain(s)
+        assert [r.trigger_kind for r in s.runs()] == ["git.poll"]
+        before, after = s.origin.commit({"manifests/app.yaml": "kind: Job\n"}, "change")
+        workers.watch_once()  # within the interval: no fetch yet
+        _drain(s)
+        assert len(s.runs()) == 1
+        s.clock.advance(61)
+        workers.watch_once()
+        _drain(s)
+        newest = s.runs()[0]
+        assert (newest.trigger_kind, newest.revision) == ("git.poll", after)
+        assert newest.jobs[0].context["changed_files"] == ["manifests/app.yaml"]
+        s.clock.advance(61)
+        workers.watch_once()  # nothing moved: nothing new
+        _drain(s)
+        assert len(s.runs()) == 2

@@ -11,6 +11,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pilothouse.pipeline import health
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
@@ -48,4 +50,5 @@ class Metrics:
         self.latency.labels(method, route).observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """This app's figures, then the pipeline engine's (one registry per process)."""
+        return generate_latest(self.registry) + generate_latest(health.REGISTRY)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
+import prometheus_client
 import typer
 
 from pilothouse.cli.session import (
@@ -24,7 +25,7 @@ from pilothouse.cli.session import (
     stdout,
     table,
 )
-from pilothouse.pipeline import config, store
+from pilothouse.pipeline import config, health, store
 from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.errors import InvalidArgument
 from pilothouse.workspace.service import WorkspaceService
@@ -355,6 +356,10 @@ def worker(
         bool,
         typer.Option(help="Run what is queued now (and what it triggers), then exit."),
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics of the workers on 127.0.0.1:PORT."),
+    ] = None,
 ) -> None:
     """Run pipeline workers standalone against the store (beside or instead of `serve`)."""
     settings = settings_for(home)
@@ -372,6 +377,10 @@ def worker(
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    if metrics_port is not None:
+        prometheus_client.start_http_server(
+            metrics_port, addr="127.0.0.1", registry=health.REGISTRY
+        )
     engine.start()
     typer.echo(
         f"Pilothouse worker: {engine.workers.count} workers on {settings.home.resolve()}",

@@ -18,29 +18,42 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from pilothouse.pipeline import store
+
+REGISTRY = CollectorRegistry()
+"""The pipeline's figures; ``/metrics`` of ``serve`` and ``worker --metrics-port`` export it."""
 
 INVOCATIONS = Counter(
     "pilothouse_agent_invocations_total",
     "Stage runs finished, by stage and status",
     ["stage", "status"],
+    registry=REGISTRY,
 )
 RETRIES = Counter(
-    "pilothouse_agent_retries_total", "Stage runs re-queued after a temporary failure", ["stage"]
+    "pilothouse_agent_retries_total",
+    "Stage runs re-queued after a temporary failure",
+    ["stage"],
+    registry=REGISTRY,
 )
 DURATION = Histogram(
     "pilothouse_agent_duration_seconds",
     "Stage run time",
     ["stage"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800),
+    registry=REGISTRY,
 )
 REPORT_FAILURES = Counter(
-    "pilothouse_github_report_failures_total", "Commit statuses or comments GitHub refused"
+    "pilothouse_github_report_failures_total",
+    "Commit statuses or comments GitHub refused",
+    registry=REGISTRY,
 )
 WEBHOOKS = Counter(
-    "pilothouse_github_webhooks_total", "GitHub deliveries received, by outcome", ["outcome"]
+    "pilothouse_github_webhooks_total",
+    "GitHub deliveries received, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
 )
 
 

@@ -71,6 +71,7 @@ pipeline:
       trigger: [github.push, github.pull_request]
       uses: {{command: [{py}, agents/stage.py, validator]}}
       env: {env}
+      retries: 1
       writes: /status/validated.json
     tester:
       trigger: file_change:/status/validated.json

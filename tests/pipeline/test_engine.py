@@ -133,6 +133,23 @@ def test_cancelling_a_run_stops_the_running_stage_and_releases_nothing_twice(tmp
         assert s.status("/status/tested.json")["summary"] == "cancelled while running"
 
 
+def test_a_temporary_failure_is_retried_with_backoff_until_retries_are_spent(tmp_path: Path):
+    with stack(tmp_path, start=False) as s:
+        before, after = s.origin.set_modes({"validator": "tempfail"})
+        s.deliver("push", _push(before, after), "d-10")
+        workers = s.pipelines.workers
+        workers.drain()
+        job = s.runs()[0].jobs[0]
+        assert (job.status, job.attempts) == ("queued", 1)  # backing off, not yet due
+        assert workers.work_one() is False
+        s.clock.advance(1)
+        workers.drain()
+        run = s.runs()[0]
+        assert (run.status, run.jobs[0].status, run.jobs[0].attempts) == ("failed", "failed", 2)
+        assert [t["stage"] for t in s.origin.traces()] == ["validator", "validator"]
+        assert "exited 75" in (run.jobs[0].summary or "")
+
+
 def test_a_killed_workers_job_is_resumed_after_its_lease(tmp_path: Path):
     with stack(tmp_path, start=False) as s:
         before, after = s.origin.commit({"manifests/app.yaml": "kind: Secret\n"}, "change")

@@ -119,7 +119,7 @@ def test_git_poll_runs_when_the_branch_tip_moves(tmp_path: Path):
         workers.watch_once()  # the first look runs on the current tip, once
         _drain(s)
         assert [r.trigger_kind for r in s.runs()] == ["git.poll"]
-        before, after = s.origin.commit({"manifests/app.yaml": "kind: Job\n"}, "change")
+        _, after = s.origin.commit({"manifests/app.yaml": "kind: Job\n"}, "change")
         workers.watch_once()  # within the interval: no fetch yet
         _drain(s)
         assert len(s.runs()) == 1

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -197,7 +198,12 @@ def test_webhooks_over_rest_with_the_dispatcher_running(live_with_workers: Any, 
         api.put("/api/v1/workspaces/ws/files/status/deployed.json", content=b"{}")
         assert receiver.arrived.wait(timeout=10)
         assert _signature_ok(hook["secret"], receiver.requests[0])
-        log = api.get("/api/v1/workspaces/ws/deliveries").json()
+        # the receiver has the request before the dispatcher records the answer: poll (bounded)
+        deadline = time.monotonic() + 10
+        while (log := api.get("/api/v1/workspaces/ws/deliveries").json())[0][
+            "status"
+        ] == "pending" and time.monotonic() < deadline:
+            threading.Event().wait(0.05)
         assert log[0]["status"] == "delivered"
         metrics = api.get("/metrics").text
         assert 'pilothouse_webhook_deliveries_total{outcome="delivered"} 1.0' in metrics

@@ -49,7 +49,8 @@ def test_a_status_file_written_by_an_outside_agent_starts_the_next_stage(tmp_pat
 def test_a_schedule_fires_once_per_slot_and_a_silent_agent_raises_an_alert(tmp_path: Path):
     with stack(tmp_path, start=False, extra=MONITOR) as s:
         workers = s.pipelines.workers
-        s.clock.advance(31)  # past any jitter of the current slot (at most 30 s)
+        into_slot = s.clock.now().timestamp() % 300
+        s.clock.advance(300 - into_slot + 100)  # 100 s into a slot: past any jitter (≤ 30 s)
         workers.watch_once()
         workers.watch_once()  # same slot: deduplicated
         _drain(s)

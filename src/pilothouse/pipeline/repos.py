@@ -67,6 +67,10 @@ class RepoCache:
                 return cached
         mirror = self.mirror(repo)
         try:
+            mirror.resolve(revision)
+        except GitNotFound:  # pushed after this process last fetched: fetch once, then decide
+            mirror.fetch()
+        try:
             text = mirror.read_file(revision, PIPELINE_FILE)
         except GitNotFound:
             raise NoPipeline(

@@ -73,6 +73,10 @@ def status_document(
     }
 
 
+def _temporary(error: PilothouseError) -> bool:
+    return bool(getattr(error, "retryable", False)) or error.code in TEMPORARY
+
+
 class Runner:
     """Executes claimed jobs; one instance serves all worker threads of a process."""
 
@@ -103,6 +107,9 @@ class Runner:
         try:
             repo, stage = self._stage_of(job)
         except PilothouseError as e:
+            if _temporary(e) and job.attempts < job.max_attempts + store.CRASH_RETRIES:
+                self._retry(job, owner, f"{e.code}: {e.message}")
+                return
             self._end(job, owner, None, workspace.name, Outcome("failed", e.message), None, admin)
             return
         actor = self.identities.actor(job.workspace_id, workspace.name, stage.name)
@@ -118,27 +125,31 @@ class Runner:
         try:
             outcome, lost = self._execute(job, owner, repo, stage, actor, workspace.name)
         except PilothouseError as e:  # setting the stage up failed: git, keys, the store
-            temporary = bool(getattr(e, "retryable", False)) or e.code in TEMPORARY
-            outcome, lost = Outcome("failed", f"{e.code}: {e.message}", retryable=temporary), False
+            outcome = Outcome("failed", f"{e.code}: {e.message}", retryable=_temporary(e))
+            lost = False
         if lost:
             log.warning("job %s: lease lost to another worker; leaving it to them", job.id)
             return
         if outcome.retryable and job.attempts < job.max_attempts:
-            delay = min(
-                self.settings.pipeline.retry_base_seconds * 2 ** (job.attempts - 1),
-                self.settings.pipeline.retry_max_seconds,
-            )
-            with database.begin_write(self.service.engine) as conn:
-                store.retry_job(
-                    conn,
-                    job.id,
-                    owner,
-                    at=self.service.clock.now() + timedelta(seconds=delay),
-                    error=outcome.summary,
-                )
-            health.retried(job.stage)
+            self._retry(job, owner, outcome.summary)
             return
         self._end(job, owner, stage, workspace.name, outcome, started, actor, repo)
+
+    def _retry(self, job: store.Job, owner: str, why: str) -> None:
+        """Back to the queue after an exponential backoff."""
+        delay = min(
+            self.settings.pipeline.retry_base_seconds * 2 ** (job.attempts - 1),
+            self.settings.pipeline.retry_max_seconds,
+        )
+        with database.begin_write(self.service.engine) as conn:
+            store.retry_job(
+                conn,
+                job.id,
+                owner,
+                at=self.service.clock.now() + timedelta(seconds=delay),
+                error=why,
+            )
+        health.retried(job.stage)
 
     def _stage_of(self, job: store.Job) -> tuple[store.Repo, config.Stage]:
         with database.begin_read(self.service.engine) as conn:

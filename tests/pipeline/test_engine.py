@@ -232,3 +232,35 @@ def _push(before: str, after: str) -> dict[str, object]:
     from tests.pipeline.engine_support import push_payload
 
     return push_payload(before, after, ["manifests/app.yaml"])
+
+
+def test_a_pipeline_runs_at_most_its_concurrency_of_stages_at_once(tmp_path: Path):
+    with stack(tmp_path, start=False) as s:
+        s.pipelines.trigger(s.admin, WORKSPACE, "notifier")
+        s.pipelines.trigger(s.admin, WORKSPACE, "notifier")
+        workers = s.pipelines.workers
+        assert workers.dispatch_one() and workers.dispatch_one()
+        lease = timedelta(seconds=30)
+        with database.begin_write(s.service.engine) as conn:
+            first = store.claim_job(conn, "wk_a", s.clock.now(), lease)
+            second = store.claim_job(conn, "wk_b", s.clock.now(), lease)
+        assert first is not None and second is None  # concurrency: 1 (the default)
+
+
+def test_a_stage_whose_worker_vanished_past_its_time_limit_times_out(tmp_path: Path):
+    with stack(tmp_path, start=False) as s:
+        s.pipelines.trigger(s.admin, WORKSPACE, "tester")
+        workers = s.pipelines.workers
+        assert workers.dispatch_one()
+        with database.begin_write(s.service.engine) as conn:
+            job = store.claim_job(conn, "wk_gone", s.clock.now(), timedelta(seconds=3))
+        assert job is not None and job.timeout_seconds == 120
+        s.clock.advance(120 + 61)
+        workers.watch_once()  # the watchdog ends it and queues its on_timeout fallback
+        workers.drain()
+        run = s.runs()[0]
+        assert [(j.stage, j.status) for j in run.jobs] == [
+            ("tester", "timed_out"),
+            ("notifier", "succeeded"),
+        ]
+        assert s.status("/status/tested.json")["status"] == "timed_out"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from pilothouse.workspace import database
 from pilothouse.workspace.errors import Conflict
@@ -53,14 +53,9 @@ class Identities:
 
     def _principal_id(self, workspace_id: str, workspace_name: str, stage: str) -> str:
         with database.begin_read(self.service.engine) as conn:
-            found = conn.execute(
-                select(pipeline_agents.c.principal_id).where(
-                    pipeline_agents.c.workspace_id == workspace_id,
-                    pipeline_agents.c.stage == stage,
-                )
-            ).scalar_one_or_none()
+            found = _mapped(conn, workspace_id, stage)
         if found is not None:
-            return str(found)
+            return found
         name = f"{stage}@{workspace_name}"
         try:
             principal_id = str(
@@ -69,14 +64,9 @@ class Identities:
         except Conflict:  # another process made it first, or an earlier mapping was lost
             principal_id = str(self.service.get_principal(self.admin, name).id)
         with database.begin_write(self.service.engine) as conn:
-            taken = conn.execute(
-                select(pipeline_agents.c.principal_id).where(
-                    pipeline_agents.c.workspace_id == workspace_id,
-                    pipeline_agents.c.stage == stage,
-                )
-            ).scalar_one_or_none()
+            taken = _mapped(conn, workspace_id, stage)
             if taken is not None:
-                return str(taken)
+                return taken
             conn.execute(
                 insert(pipeline_agents).values(
                     workspace_id=workspace_id, stage=stage, principal_id=principal_id
@@ -98,3 +88,12 @@ class Identities:
 
     def revoke(self, workspace: str, key_id: str) -> None:
         self.service.revoke_api_key(self.admin, workspace, key_id)
+
+
+def _mapped(conn: Connection, workspace_id: str, stage: str) -> str | None:
+    found = conn.execute(
+        select(pipeline_agents.c.principal_id).where(
+            pipeline_agents.c.workspace_id == workspace_id, pipeline_agents.c.stage == stage
+        )
+    ).scalar_one_or_none()
+    return None if found is None else str(found)

@@ -25,6 +25,7 @@ crashed or buggy agent cannot leave a half-written status behind.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -60,6 +61,9 @@ class Outcome:
     exit_code: int | None = None
     stdout: bytes = b""
     stderr: bytes = b""
+    extra: dict[str, Any] = field(default_factory=dict)  # merged into the status file
+    comment: str | None = None  # the pull-request comment, when the agent writes its own
+    status_context: str | None = None  # GitHub commit-status context (pilothouse/<stage>)
 
 
 @dataclass
@@ -81,6 +85,10 @@ class AgentContext:
     checkout: Callable[[], Path]
     deadline: float  # time.monotonic() by which the agent must be done
     cancelled: threading.Event
+    repo_files: Callable[[], list[str]] = list
+    search: Callable[[str, int, str], list[str]] = lambda _q, _n, _prefix: []
+    """Workspace paths whose content answers ``query`` (hybrid search), under a prefix."""
+    model: str | None = None  # the stage's LLM, from pilothouse.yaml
     server_url: str = ""
     token: str = ""
     lock_token: str | None = None
@@ -299,10 +307,23 @@ class HttpAgent:
         return Outcome(str(report["status"]), str(report.get("summary", "")), _findings(report))
 
 
+def _entry_point(name: str) -> AgentFactory | None:
+    """A built-in agent an installed package provides (entry-point group ``pilothouse.agents``).
+
+    The agents of :mod:`pilothouse.agents` live above this layer, so they are found
+    like any plugin rather than imported.
+    """
+    for entry in importlib.metadata.entry_points(group="pilothouse.agents", name=name):
+        factory: AgentFactory = entry.load()
+        BUILTINS[name] = factory
+        return factory
+    return None
+
+
 def make_agent(uses: Uses) -> Agent:
     """The agent for a stage's ``uses``."""
     if isinstance(uses, BuiltinUses):
-        factory = BUILTINS.get(uses.name)
+        factory = BUILTINS.get(uses.name) or _entry_point(uses.name)
         if factory is None:
             known = ", ".join(sorted(BUILTINS))
             raise PilothouseError(

@@ -62,7 +62,7 @@ class GitHubReporter:
                     repo.full_name,
                     job.revision,
                     state=state,
-                    context=f"pilothouse/{job.stage}",
+                    context=outcome.status_context or f"pilothouse/{job.stage}",
                     description=outcome.summary or outcome.status,
                 )
                 number = trigger.get("number")
@@ -71,7 +71,7 @@ class GitHubReporter:
                         repo.full_name,
                         int(number),
                         key=f"stage:{job.stage}",
-                        body=comment_body(job, outcome),
+                        body=outcome.comment or comment_body(job, outcome),
                     )
         except PilothouseError as e:
             health.report_failed()

@@ -70,6 +70,7 @@ def status_document(
         "summary": outcome.summary if outcome else "",
         "findings": outcome.findings if outcome else [],
         "links": {"run": f"/runs/{job.run_id}/run.json", **(outcome.links if outcome else {})},
+        **(outcome.extra if outcome else {}),
     }
 
 
@@ -234,6 +235,14 @@ class Runner:
                 env=dict(stage.env),
                 read_repo_file=lambda path: mirror.read_file(revision, path),
                 checkout=checkout,
+                repo_files=lambda: mirror.list_tree(revision),
+                search=lambda query, limit, prefix: [
+                    hit.path
+                    for hit in self.service.search(
+                        actor, workspace, query, limit=limit, path_prefix=prefix
+                    ).hits
+                ],
+                model=stage.model,
                 deadline=time.monotonic() + timeout,
                 cancelled=cancelled,
                 server_url=self.server_url,

@@ -14,17 +14,26 @@ skipped (info).
 
 from __future__ import annotations
 
+import datetime
 import json
 import posixpath
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pilothouse.agents.validator.model import Corpus, Finding, Manifest
+from pilothouse.agents.validator.model import Corpus, Finding, Manifest, RuleInfo
 
+RULES = (
+    RuleInfo("yaml-syntax", "yaml.syntax", "error", "a manifest file does not parse as YAML"),
+    RuleInfo("file-too-large", "yaml.syntax", "error", "a manifest file is over 4 MiB"),
+    RuleInfo("config-syntax", "yaml.syntax", "error", "a configs/ file does not parse"),
+    RuleInfo("policies-invalid", "yaml.syntax", "error", "configs/policies.yaml is invalid"),
+    RuleInfo("helm-chart-skipped", "schema.unknown-kind", "info", "Helm charts are not validated"),
+)
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
@@ -57,11 +66,83 @@ def _paths(node: Node, path: str, out: dict[str, int]) -> None:
             _paths(item, f"{path}[{i}]", out)
 
 
+class _FileNodes:
+    """A file's node trees, composed only when a finding first needs a line number."""
+
+    __slots__ = ("_nodes", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._nodes: list[Node | None] | None = None
+
+    def node(self, position: int) -> Node | None:
+        if self._nodes is None:
+            self._nodes = list(yaml.compose_all(self.text, Loader=_Loader))
+        return self._nodes[position] if position < len(self._nodes) else None
+
+
+class LineMap(Mapping[str, int]):
+    """JSON path -> line of one document, built on first use (most documents never need it)."""
+
+    __slots__ = ("_file", "_map", "_position")
+
+    def __init__(self, file: _FileNodes, position: int) -> None:
+        self._file: _FileNodes | None = file
+        self._position = position
+        self._map: dict[str, int] = {}
+
+    def _built(self) -> dict[str, int]:
+        if self._file is not None:
+            node = self._file.node(self._position)
+            if node is not None:
+                _paths(node, "$", self._map)
+            self._file = None
+        return self._map
+
+    def __getitem__(self, key: str) -> int:
+        return self._built()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._built()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+
+_SEPARATOR = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+
+
+def _starts(text: str) -> list[int]:
+    """The first content line (1-based) of each document, from its ``---`` separator."""
+    lines = text.split("\n")
+
+    def content(line: str) -> bool:
+        stripped = line.strip()
+        return bool(stripped) and not stripped.startswith("#")
+
+    marks = [i for i, line in enumerate(lines) if line.startswith("---") and _SEPARATOR.match(line)]
+    if not marks or any(content(line) for line in lines[: marks[0]]):
+        marks.insert(0, -1)  # content before the first separator is the first document
+    found = []
+    for mark in marks:
+        line = mark + 1
+        while line < len(lines) and not content(lines[line]):
+            line += 1
+        found.append(line + 1)
+    return found
+
+
 def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]]:
-    """Every non-empty document of ``text``; a syntax error is one finding."""
-    manifests: list[Manifest] = []
+    """Every non-empty document of ``text``; a syntax error is one finding.
+
+    Documents are loaded by libyaml in one pass (the fast path); the line of each key
+    is found only if a finding asks for it, by composing the file then.
+    """
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        bodies = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -76,32 +157,42 @@ def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]
                 hint="Fix the indentation or quoting at this line; nothing in the file is checked",
             )
         ]
+    nodes = _FileNodes(text)
+    starts = _starts(text)
+    if len(starts) != len(bodies):  # an unusual layout: take the exact starts from the nodes
+        starts = [
+            n.start_mark.line + 1 if n else 1 for n in (nodes.node(i) for i in range(len(bodies)))
+        ]
+    manifests: list[Manifest] = []
     index = 0
-    constructor = _Loader("")
-    for node in nodes:
-        if node is None:
-            continue
-        try:
-            body = constructor.construct_document(node)
-        except yaml.YAMLError as e:
-            return manifests, [
-                Finding(
-                    "yaml.syntax",
-                    "yaml-syntax",
-                    "error",
-                    f"YAML does not load: {e}",
-                    file,
-                    node.start_mark.line + 1,
-                )
-            ]
+    for position, body in enumerate(bodies):
         if body is None:
             continue
-        lines: dict[str, int] = {}
-        _paths(node, "$", lines)
         if isinstance(body, dict):
-            manifests.append(Manifest(file, index, node.start_mark.line + 1, body, lines))
+            manifests.append(
+                Manifest(file, index, starts[position], _plain(body), LineMap(nodes, position))
+            )
         index += 1
     return manifests, []
+
+
+def _plain(value: Any) -> Any:
+    """Dates that YAML turned into ``date`` objects go back to text, as Kubernetes reads them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()} if _has_dates(value) else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value] if _has_dates(value) else value
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _has_dates(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_dates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_dates(v) for v in value)
+    return isinstance(value, (datetime.date, datetime.datetime))
 
 
 def _kustomized(source: Source, start: str, seen: set[str]) -> Iterable[str]:
@@ -128,6 +219,23 @@ def _kustomized(source: Source, start: str, seen: set[str]) -> Iterable[str]:
     return found
 
 
+def _generated(source: Source, kustomization: str) -> set[tuple[str, str | None, str]]:
+    """ConfigMaps and Secrets a kustomization generates: they exist, though no file holds them."""
+    try:
+        data = yaml.safe_load(source.read(kustomization)) or {}
+    except yaml.YAMLError:
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    namespace = data.get("namespace") if isinstance(data.get("namespace"), str) else None
+    made: set[tuple[str, str | None, str]] = set()
+    for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
+        for entry in data.get(key) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                made.add((kind, entry.get("namespace") or namespace, entry["name"]))
+    return made
+
+
 def load(source: Source, *, only: set[str] | None = None) -> Loaded:
     """The corpus of a revision; ``only`` limits which files' findings matter (all load)."""
     files = set(source.files)
@@ -148,6 +256,8 @@ def load(source: Source, *, only: set[str] | None = None) -> Loaded:
         if k.startswith("manifests/"):
             wanted.extend(p for p in _kustomized(source, k, seen) if not in_chart(p))
     corpus = Corpus(manifests=[])
+    for k in sorted(kustomizations):
+        corpus.externals |= _generated(source, k)
     for path in dict.fromkeys(wanted):
         data = source.read(path)
         if len(data) > MAX_FILE_BYTES:

@@ -1,0 +1,137 @@
+"""``builtin:validator``: the validator as a pipeline stage.
+
+It reads the repository at the triggering revision, validates everything and
+reports the findings of the changed files (all of them on a manual or scheduled
+run), with the workspace's deployment history as memory. The verdict — ``failed``
+when any error remains — becomes ``/status/validated.json`` through the runner,
+with the counts per severity; on GitHub it becomes the commit status
+``pilothouse/validate`` and one pull-request comment with a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from pilothouse.agents.validator.checks.history import HISTORY_DIR, Record
+from pilothouse.agents.validator.loading import Source
+from pilothouse.agents.validator.model import Finding
+from pilothouse.agents.validator.validating import Report, Validator
+from pilothouse.core.errors import PilothouseError
+from pilothouse.integrations.registry import RegistryClient
+from pilothouse.pipeline.executing import AgentContext, Outcome
+from pilothouse.workspace.protocol import Workspace
+
+MAX_COMMENT_ROWS = 50
+ICON = {"error": "🛑", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF001
+
+
+class WorkspaceHistory:
+    """Deployment records from the workspace, and search by meaning over them."""
+
+    def __init__(
+        self, workspace: Workspace, name: str, search: Callable[[str, int, str], list[str]]
+    ) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.search = search
+
+    def records(self) -> list[Record]:
+        found: list[Record] = []
+        cursor: str | None = None
+        ws, name = self.workspace, self.name
+        while True:
+            try:
+                page = ws.list_files(name, HISTORY_DIR, recursive=True, limit=1000, cursor=cursor)
+            except PilothouseError:
+                return found
+            for entry in page.entries:
+                if entry.path.endswith(".json"):
+                    record = Record.parse(entry.path, ws.read_file(name, entry.path).content)
+                    if record is not None:
+                        found.append(record)
+            cursor = page.next_cursor
+            if not cursor:
+                return found
+
+    def similar(self, text: str, limit: int) -> list[str]:
+        try:
+            return self.search(text, limit, HISTORY_DIR)
+        except PilothouseError:
+            return []
+
+
+def markdown(report: Report, revision: str | None) -> str:
+    """The pull-request comment: counts, then a table of the findings."""
+    n = report.counts
+    verdict = "❌ blocked" if report.status == "failed" else "✅ passed"
+    lines = [
+        f"### pilothouse / validate: {verdict}",
+        "",
+        f"{report.resources} resources · **{n['error']} errors** · {n['warning']} warnings · "
+        f"{n['info']} info · revision `{(revision or '')[:12]}`",
+    ]
+    if report.findings:
+        lines += ["", "| | where | rule | finding |", "| --- | --- | --- | --- |"]
+        for f in report.findings[:MAX_COMMENT_ROWS]:
+            where = f"`{f.file}:{f.line}`" if f.line else f"`{f.file}`"
+            message = _cell(f.message)
+            hint = f"<br>*{_cell(f.hint)}*" if f.hint else ""
+            lines.append(f"| {ICON[f.severity]} | {where} | `{f.rule_id}` | {message}{hint} |")
+        if len(report.findings) > MAX_COMMENT_ROWS:
+            lines.append(f"\n…and {len(report.findings) - MAX_COMMENT_ROWS} more in the run log.")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class ValidatorAgent:
+    """Registered as ``builtin:validator`` (entry point ``pilothouse.agents``)."""
+
+    def run(self, ctx: AgentContext) -> Outcome:
+        registry = RegistryClient(timeout=3.0)
+        validator = Validator(registry=registry)
+        files = ctx.repo_files()
+        source = Source(files, ctx.read_repo_file)
+        trigger = str(ctx.trigger.get("kind", ""))
+        changed = set(ctx.changed_files) if trigger.startswith(("github.", "git.")) else None
+        report = validator.validate(
+            source,
+            changed=changed,
+            history=WorkspaceHistory(ctx.workspace, ctx.workspace_name, ctx.search),
+            artifact_exists=lambda path: _exists(ctx, path),
+        )
+        findings: list[Finding] = list(report.findings)
+        verdict = None
+        if ctx.model and ctx.model != "none":
+            from pilothouse.agents.validator import review  # the optional `llm` extra
+
+            verdict = review.review(ctx, report, source, model=ctx.model)
+            findings += verdict.extra_findings
+        status = "failed" if any(f.severity == "error" for f in findings) else "succeeded"
+        if verdict is not None and verdict.decision == "block":
+            status = "failed"
+        report.findings = findings
+        return Outcome(
+            status,
+            report.summary(),
+            [f.to_dict() for f in findings],
+            extra={
+                "counts": report.counts,
+                "resources": report.resources,
+                **({"review": verdict.to_dict()} if verdict is not None else {}),
+            },
+            stdout=json.dumps(report.to_dict(), indent=1).encode(),
+            comment=markdown(report, ctx.revision),
+            status_context="pilothouse/validate",
+        )
+
+
+def _exists(ctx: AgentContext, path: str) -> bool:
+    try:
+        ctx.workspace.stat_file(ctx.workspace_name, path)
+        return True
+    except PilothouseError:
+        return False

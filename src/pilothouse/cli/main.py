@@ -26,6 +26,7 @@ from pilothouse.cli import (
     pipelines,
     search,
     serve,
+    validate,
     workspaces,
 )
 from pilothouse.cli.session import (
@@ -71,6 +72,7 @@ app.add_typer(pipelines.repo_app, name="repo")
 app.add_typer(pipelines.pipeline_app, name="pipeline")
 app.command("agents")(pipelines.agents)
 app.command("worker")(pipelines.worker)
+app.command("validate")(validate.validate)
 app.add_typer(search.index_app, name="index")
 
 

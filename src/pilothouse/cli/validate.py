@@ -1,0 +1,120 @@
+"""``pilothouse validate PATH``: the validator on a working tree, for laptops and CI.
+
+Exit status: 0 clean (warnings allowed), 1 errors found, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pygit2
+import typer
+
+from pilothouse import __version__
+from pilothouse.agents.validator import formats, loading
+from pilothouse.agents.validator.checks.history import Record
+from pilothouse.agents.validator.validating import Validator
+from pilothouse.integrations.registry import RegistryClient
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+
+
+class DirectoryHistory:
+    """Deployment records exported as JSON files in a directory (no semantic search)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def records(self) -> list[Record]:
+        found = []
+        for path in sorted(self.root.glob("*.json")):
+            record = Record.parse(f"/history/deployments/{path.name}", path.read_bytes())
+            if record is not None:
+                found.append(record)
+        return found
+
+    def similar(self, text: str, limit: int) -> list[str]:
+        return []
+
+
+def changed_since(root: Path, revision: str) -> set[str]:
+    """Files that differ between ``revision`` and the working tree (tracked files)."""
+    try:
+        repo = pygit2.Repository(str(root))
+        commit = repo.revparse_single(revision).peel(pygit2.Commit)
+    except (pygit2.GitError, KeyError, ValueError) as e:
+        raise typer.BadParameter(f"--changed-only {revision}: {e}") from None
+    diff = repo.diff(commit)
+    paths = set()
+    for delta in diff.deltas:
+        paths.add(delta.new_file.path)
+        paths.add(delta.old_file.path)
+    return paths
+
+
+def validate(
+    path: Annotated[Path, typer.Argument(help="A repository checkout (manifests/, configs/).")],
+    changed_only: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-only",
+            metavar="REV",
+            help="Report only findings about files changed since REV (git).",
+        ),
+    ] = None,
+    output: Annotated[
+        Format, typer.Option("--output", "-o", help="text, json, sarif (code scanning), junit.")
+    ] = Format.TEXT,
+    kubernetes_version: Annotated[
+        str | None, typer.Option(help="Schemas of this Kubernetes version (default: newest).")
+    ] = None,
+    registry: Annotated[
+        bool, typer.Option(help="Ask image registries whether each image exists.")
+    ] = True,
+    history: Annotated[
+        Path | None,
+        typer.Option(help="A directory of deployment-history JSON records to learn from."),
+    ] = None,
+) -> None:
+    """Validate Kubernetes manifests: strict schemas, references, policies, images, history.
+
+    Exit 0 when there are no errors, 1 when there are, 2 when validation could not run.
+    """
+    if not path.is_dir():
+        typer.echo(f"error: not a directory: {path}", err=True)
+        raise typer.Exit(2)
+    changed = changed_since(path, changed_only) if changed_only else None
+    try:
+        validator = Validator(
+            kubernetes_version=kubernetes_version,
+            registry=RegistryClient(timeout=3.0) if registry else None,
+        )
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    report = validator.validate(
+        loading.from_directory(str(path)),
+        changed=changed,
+        history=DirectoryHistory(history) if history else None,
+    )
+    if output is Format.JSON:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    elif output is Format.SARIF:
+        sys.stdout.write(formats.sarif(report.findings, validator.rules(), version=__version__))
+        sys.stdout.write("\n")
+    elif output is Format.JUNIT:
+        sys.stdout.write(formats.junit(report.findings, report.files))
+    else:
+        sys.stdout.write(
+            formats.text(report.findings, resources=report.resources, files=len(report.files))
+        )
+    raise typer.Exit(1 if report.counts["error"] else 0)

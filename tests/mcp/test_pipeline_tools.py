@@ -458,3 +458,43 @@ async def test_remote_callers_may_not_register_local_paths_by_default(
         engine.add_repo(remote, workspace.name, str(tmp_path))
     with pytest.raises(Forbidden):
         engine.add_repo(remote, workspace.name, f"file://{tmp_path}")
+
+
+# -- validate ---------------------------------------------------------------------------
+
+BROKEN = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replica: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: "nginx:1.27"}]
+"""
+
+
+async def test_validate_checks_raw_text_and_lists_its_rules(call: Call) -> None:
+    report = await call("validate", "run", text=BROKEN)
+    assert report["status"] == "failed" and report["resources"] == 1
+    typo = [f for f in report["findings"] if f["rule_id"] == "schema-unknown-field"]
+    assert [(f["line"], f["field"]) for f in typo] == [(5, "$.spec.replica")]
+    listed = await call("validate", "rules")
+    assert "ref.service-selector" in listed["categories"]
+    assert len(listed["rules"]) >= 40
+    neither = await call("validate", "run")
+    assert neither["error"]["code"] == "invalid_argument"
+
+
+async def test_validate_runs_on_a_revision_of_the_registered_repository(
+    call: Call, registered: Payload, origin: Origin
+) -> None:
+    clean = await call("validate", "run", workspace=WS)
+    assert clean["counts"]["error"] == 0, clean["findings"]
+    origin.commit({"manifests/broken.yaml": BROKEN}, "typo")
+    await call("repo", "fetch", workspace=WS)
+    report = await call("validate", "run", workspace=WS, changed=["manifests/broken.yaml"])
+    assert report["status"] == "failed"
+    assert {f["file"] for f in report["findings"]} == {"manifests/broken.yaml"}

@@ -37,6 +37,7 @@ TOOLS = [
     "search",
     "repo",
     "pipeline",
+    "validate",
 ]
 
 

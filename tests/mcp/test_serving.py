@@ -92,7 +92,7 @@ async def test_streamable_http_serves_tool_calls_for_a_bearer_key(
                 with anyio.fail_after(10):
                     tools = (await client.list_tools()).tools
                 written, read = await _write_and_read(client, payload_of)
-    assert len(tools) == 14
+    assert len(tools) == 15
     assert written["version"] == 1
     assert read["content"] == '{"status": "succeeded"}'
     [entry] = service.list_audit(alice, WS, action="file.write")

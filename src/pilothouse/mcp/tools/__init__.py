@@ -8,7 +8,7 @@ Import order is the order clients list the tools in.
 
 # isort: off
 from pilothouse.mcp.tools import workspaces, files, locks, activity, people, transfers, search
-from pilothouse.mcp.tools import pipelines
+from pilothouse.mcp.tools import pipelines, validate
 
 # isort: on
 
@@ -20,5 +20,6 @@ __all__ = [
     "pipelines",
     "search",
     "transfers",
+    "validate",
     "workspaces",
 ]

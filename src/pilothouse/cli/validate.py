@@ -16,9 +16,9 @@ import typer
 
 from pilothouse import __version__
 from pilothouse.agents.validator import formats, loading
+from pilothouse.agents.validator.agent import validator_for
 from pilothouse.agents.validator.checks.history import Record
-from pilothouse.agents.validator.validating import Validator
-from pilothouse.integrations.registry import RegistryClient
+from pilothouse.core.settings import Settings
 
 
 class Format(StrEnum):
@@ -93,11 +93,12 @@ def validate(
         typer.echo(f"error: not a directory: {path}", err=True)
         raise typer.Exit(2)
     changed = changed_since(path, changed_only) if changed_only else None
+    settings = Settings().validator
+    updates: dict[str, object] = {"check_images": registry and settings.check_images}
+    if kubernetes_version:
+        updates["kubernetes_version"] = kubernetes_version
     try:
-        validator = Validator(
-            kubernetes_version=kubernetes_version,
-            registry=RegistryClient(timeout=3.0) if registry else None,
-        )
+        validator = validator_for(settings.model_copy(update=updates))
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

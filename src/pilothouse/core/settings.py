@@ -190,6 +190,32 @@ class PipelineSettings(BaseModel):
     """Agents commit as ``<agent>@<this domain>`` unless configured otherwise."""
 
 
+class RegistryLogin(BaseModel):
+    username: str
+    password: str = Field(repr=False)
+
+
+class ValidatorSettings(BaseModel):
+    """The validator agent (``builtin:validator``, ``pilothouse validate``)."""
+
+    kubernetes_version: str | None = None
+    """Validate against this Kubernetes version's schemas (default: the newest bundled)."""
+
+    check_images: bool = True
+    """Ask each image's registry whether the tag exists (``image.not-found``)."""
+
+    registry_timeout_seconds: float = Field(3.0, gt=0)
+    """Per-request timeout of registry checks; an unreachable registry is an info finding."""
+
+    registry_credentials: dict[str, RegistryLogin] = Field(default_factory=dict)
+    """Logins by registry host as written in images (``ghcr.io``, ``docker.io``), e.g.
+    ``PILOTHOUSE_VALIDATOR__REGISTRY_CREDENTIALS='{"ghcr.io": {"username": "u",
+    "password": "t"}}'``."""
+
+    insecure_registries: list[str] = Field(default_factory=list)
+    """Registries spoken to over plain HTTP (loopback always is)."""
+
+
 class Settings(BaseSettings):
     """The root of the tree."""
 
@@ -207,6 +233,7 @@ class Settings(BaseSettings):
     imports: ImportSettings = ImportSettings()
     intelligence: IntelligenceSettings = IntelligenceSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    validator: ValidatorSettings = ValidatorSettings()
 
     @property
     def database_url(self) -> str:

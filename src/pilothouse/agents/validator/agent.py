@@ -18,7 +18,8 @@ from pilothouse.agents.validator.loading import Source
 from pilothouse.agents.validator.model import Finding
 from pilothouse.agents.validator.validating import Report, Validator
 from pilothouse.core.errors import PilothouseError
-from pilothouse.integrations.registry import RegistryClient
+from pilothouse.core.settings import ValidatorSettings
+from pilothouse.integrations.registry import Credential, RegistryClient
 from pilothouse.pipeline.executing import AgentContext, Outcome
 from pilothouse.workspace.protocol import Workspace
 
@@ -91,8 +92,7 @@ class ValidatorAgent:
     """Registered as ``builtin:validator`` (entry point ``pilothouse.agents``)."""
 
     def run(self, ctx: AgentContext) -> Outcome:
-        registry = RegistryClient(timeout=3.0)
-        validator = Validator(registry=registry)
+        validator = validator_for(ctx.settings.validator)
         files = ctx.repo_files()
         source = Source(files, ctx.read_repo_file)
         trigger = str(ctx.trigger.get("kind", ""))
@@ -127,6 +127,21 @@ class ValidatorAgent:
             comment=markdown(report, ctx.revision),
             status_context="pilothouse/validate",
         )
+
+
+def validator_for(settings: ValidatorSettings) -> Validator:
+    """A validator configured from settings (kubernetes version, registry logins)."""
+    registry = None
+    if settings.check_images:
+        registry = RegistryClient(
+            credentials={
+                host: Credential(login.username, login.password)
+                for host, login in settings.registry_credentials.items()
+            },
+            timeout=settings.registry_timeout_seconds,
+            insecure_registries=settings.insecure_registries,
+        )
+    return Validator(kubernetes_version=settings.kubernetes_version, registry=registry)
 
 
 def _exists(ctx: AgentContext, path: str) -> bool:

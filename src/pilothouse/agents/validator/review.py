@@ -17,6 +17,7 @@ built. With ``model: none`` (the default) this module is never called.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -147,7 +148,8 @@ def review(
     )
     name = model if isinstance(model, str) else model.model_name
     try:
-        answer = agent.run_sync(message).output
+        # a fresh event loop, closed afterwards: run_sync would leave one behind on errors
+        answer = asyncio.run(agent.run(message)).output
     except Exception as e:  # noqa: BLE001 - any provider failure becomes a flag, not a crash
         return Verdict(
             "flag", [f"LLM review unavailable: {type(e).__name__}"], model=name, error=str(e)

@@ -14,7 +14,6 @@ skipped (info).
 
 from __future__ import annotations
 
-import datetime
 import json
 import posixpath
 import re
@@ -35,8 +34,22 @@ RULES = (
     RuleInfo("helm-chart-skipped", "schema.unknown-kind", "info", "Helm charts are not validated"),
 )
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+KUSTOMIZATIONS = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 MAX_FILE_BYTES = 4 * 1024 * 1024
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+MAX_ALIASES = 100
+"""More aliases than this in one file is refused: each one re-expands what it names
+("billion laughs"), and every check walks the expanded tree."""
+_ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\]}]")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml when present (~10x faster); dates stay text, as Kubernetes reads them."""
+
+
+_Loader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),
+)
 
 
 @dataclass
@@ -53,17 +66,22 @@ class Loaded:
     skipped: list[str] = field(default_factory=list)
 
 
-def _paths(node: Node, path: str, out: dict[str, int]) -> None:
+def _paths(node: Node, path: str, out: dict[str, int], seen: set[int] | None = None) -> None:
     out.setdefault(path, node.start_mark.line + 1)
+    seen = set() if seen is None else seen
+    if isinstance(node, (MappingNode, SequenceNode)):
+        if id(node) in seen:
+            return  # an alias: the anchored node is mapped where it stands
+        seen.add(id(node))
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode):
                 child = f"{path}.{key.value}"
                 out[child] = key.start_mark.line + 1
-                _paths(value, child, out)
+                _paths(value, child, out, seen)
     elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
-            _paths(item, f"{path}[{i}]", out)
+            _paths(item, f"{path}[{i}]", out, seen)
 
 
 class _FileNodes:
@@ -142,21 +160,15 @@ def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]
     is found only if a finding asks for it, by composing the file then.
     """
     try:
+        if "&" in text and _ALIAS.search(text) and _aliases(text) > MAX_ALIASES:
+            return [], [_syntax(file, f"more than {MAX_ALIASES} YAML aliases", 1)]
         bodies = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        return [], [
-            Finding(
-                category="yaml.syntax",
-                rule_id="yaml-syntax",
-                severity="error",
-                message=f"YAML does not parse: {problem}",
-                file=file,
-                line=mark.line + 1 if mark else 1,
-                hint="Fix the indentation or quoting at this line; nothing in the file is checked",
-            )
-        ]
+        return [], [_syntax(file, f"YAML does not parse: {problem}", mark.line + 1 if mark else 1)]
+    except (ValueError, RecursionError) as e:  # an integer too long, nesting too deep
+        return [], [_syntax(file, f"YAML does not load: {type(e).__name__}", 1)]
     nodes = _FileNodes(text)
     starts = _starts(text)
     if len(starts) != len(bodies):  # an unusual layout: take the exact starts from the nodes
@@ -170,122 +182,181 @@ def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]
             continue
         if isinstance(body, dict):
             manifests.append(
-                Manifest(file, index, starts[position], _plain(body), LineMap(nodes, position))
+                Manifest(file, index, starts[position], body, LineMap(nodes, position))
             )
         index += 1
     return manifests, []
 
 
-def _plain(value: Any) -> Any:
-    """Dates that YAML turned into ``date`` objects go back to text, as Kubernetes reads them."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()} if _has_dates(value) else value
-    if isinstance(value, list):
-        return [_plain(v) for v in value] if _has_dates(value) else value
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
+def _syntax(file: str, message: str, line: int, rule: str = "yaml-syntax") -> Finding:
+    return Finding(
+        category="yaml.syntax",
+        rule_id=rule,
+        severity="error",
+        message=message,
+        file=file,
+        line=line,
+        hint="Fix the file at this line; nothing in it is checked",
+    )
 
 
-def _has_dates(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_dates(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_dates(v) for v in value)
-    return isinstance(value, (datetime.date, datetime.datetime))
+def _aliases(text: str) -> int:
+    return sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_Loader))
 
 
-def _kustomized(source: Source, start: str, seen: set[str]) -> Iterable[str]:
-    """Files a kustomization lists (recursively), repository-relative."""
+def read_text(source: Source, path: str, rule: str = "yaml-syntax") -> str | Finding:
+    """A file's text, or the finding that says why it cannot be read."""
+    data = source.read(path)
+    if len(data) > MAX_FILE_BYTES:
+        return Finding("yaml.syntax", "file-too-large", "error", "file over 4 MiB", path, 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return _syntax(path, "not UTF-8 text, which kubectl refuses", line, rule)
+
+
+def read_data(source: Source, path: str, rule: str, *, text_scalars: bool = False) -> Any:
+    """One YAML or JSON document, or the finding that says why it cannot be read.
+
+    ``text_scalars`` keeps YAML scalars as written (``1.10`` stays ``"1.10"``, not the
+    float 1.1): configuration values are compared as text.
+    """
+    text = read_text(source, path, rule)
+    if isinstance(text, Finding):
+        return text
+    try:
+        if path.endswith(".json"):
+            return json.loads(text)
+        return yaml.load(text, Loader=yaml.BaseLoader if text_scalars else _Loader)
+    except json.JSONDecodeError as e:
+        return _syntax(path, f"JSON does not parse: {e.msg}", e.lineno, rule)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        return _syntax(path, f"YAML does not parse: {problem}", mark.line + 1 if mark else 1, rule)
+    except (ValueError, RecursionError) as e:
+        return _syntax(path, f"does not load: {type(e).__name__}", 1, rule)
+
+
+def _kustomized(
+    kustomizations: dict[str, dict[str, Any]],
+    files: set[str],
+    start: str,
+    seen: set[str],
+    namespace: str | None = None,
+) -> Iterable[tuple[str, str | None]]:
+    """Files a kustomization lists (recursively), with the namespace kustomize gives them."""
     if start in seen:
         return []
     seen.add(start)
-    try:
-        data = yaml.safe_load(source.read(start)) or {}
-    except yaml.YAMLError:
-        return []
+    data = kustomizations.get(start, {})
+    own = data.get("namespace")
+    namespace = namespace or (own if isinstance(own, str) else None)  # the outer one wins
     base = posixpath.dirname(start)
-    found: list[str] = []
-    entries = data.get("resources", []) if isinstance(data, dict) else []
+    found: list[tuple[str, str | None]] = []
+    entries = data.get("resources")
     for entry in entries if isinstance(entries, list) else []:
         target = posixpath.normpath(posixpath.join(base, str(entry)))
         if target.startswith(".."):
             continue
-        nested = f"{target}/kustomization.yaml"
-        if nested in source.files:
-            found.extend(_kustomized(source, nested, seen))
-        elif target in source.files:
-            found.append(target)
+        nested = next((f"{target}/{k}" for k in KUSTOMIZATIONS if f"{target}/{k}" in files), None)
+        if nested is not None:
+            found.extend(_kustomized(kustomizations, files, nested, seen, namespace))
+        elif target in files:
+            found.append((target, namespace))
     return found
 
 
-def _generated(source: Source, kustomization: str) -> set[tuple[str, str | None, str]]:
+def _not_manifests(path: str, data: dict[str, Any]) -> set[str]:
+    """Files a kustomization reads that are not objects: generator inputs and patches."""
+    base = posixpath.dirname(path)
+    named: list[str] = []
+    for key in ("configMapGenerator", "secretGenerator"):
+        for entry in data.get(key) or [] if isinstance(data.get(key), list) else []:
+            if isinstance(entry, dict):
+                for field in ("files", "envs"):
+                    items = entry.get(field)
+                    named += [
+                        str(i).split("=", 1)[-1] for i in items or [] if isinstance(items, list)
+                    ]
+                if isinstance(entry.get("env"), str):
+                    named.append(entry["env"])
+    for key in ("patchesStrategicMerge", "patchesJson6902", "patches"):
+        items = data.get(key)
+        for entry in items if isinstance(items, list) else []:
+            target = entry.get("path") if isinstance(entry, dict) else entry
+            if isinstance(target, str):
+                named.append(target)
+    return {posixpath.normpath(posixpath.join(base, n)) for n in named}
+
+
+def _generated(data: dict[str, Any]) -> set[tuple[str, str | None, str]]:
     """ConfigMaps and Secrets a kustomization generates: they exist, though no file holds them."""
-    try:
-        data = yaml.safe_load(source.read(kustomization)) or {}
-    except yaml.YAMLError:
-        return set()
-    if not isinstance(data, dict):
-        return set()
     namespace = data.get("namespace") if isinstance(data.get("namespace"), str) else None
     made: set[tuple[str, str | None, str]] = set()
     for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
-        for entry in data.get(key) or []:
+        entries = data.get(key)
+        for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                made.add((kind, entry.get("namespace") or namespace, entry["name"]))
+                own = entry.get("namespace")
+                made.add((kind, own if isinstance(own, str) else namespace, entry["name"]))
     return made
 
 
-def load(source: Source, *, only: set[str] | None = None) -> Loaded:
-    """The corpus of a revision; ``only`` limits which files' findings matter (all load)."""
+def load(source: Source) -> Loaded:
+    """The corpus of a revision: its manifests, configs and what kustomizations generate."""
     files = set(source.files)
     charts = sorted({posixpath.dirname(p) for p in files if posixpath.basename(p) == "Chart.yaml"})
 
     def in_chart(path: str) -> bool:
         return any(path.startswith(chart + "/") for chart in charts)
 
-    wanted: list[str] = []
-    kustomizations = [p for p in files if posixpath.basename(p) == "kustomization.yaml"]
-    for path in sorted(files):
-        if path.startswith("manifests/") and path.endswith(MANIFEST_SUFFIXES):
-            if in_chart(path) or posixpath.basename(path) == "kustomization.yaml":
-                continue
-            wanted.append(path)
-    seen: set[str] = set()
-    for k in sorted(kustomizations):
-        if k.startswith("manifests/"):
-            wanted.extend(p for p in _kustomized(source, k, seen) if not in_chart(p))
     corpus = Corpus(manifests=[])
-    for k in sorted(kustomizations):
-        corpus.externals |= _generated(source, k)
-    for path in dict.fromkeys(wanted):
-        data = source.read(path)
-        if len(data) > MAX_FILE_BYTES:
-            corpus.findings.append(
-                Finding("yaml.syntax", "file-too-large", "error", "file over 4 MiB", path, 1)
-            )
+    kustomizations: dict[str, dict[str, Any]] = {}
+    skipped: set[str] = set()
+    for path in sorted(p for p in files if posixpath.basename(p) in KUSTOMIZATIONS):
+        data = read_data(source, path, "yaml-syntax")
+        if isinstance(data, Finding):
+            corpus.findings.append(data)
+        elif isinstance(data, dict):
+            kustomizations[path] = data
+            corpus.externals |= _generated(data)
+            skipped |= _not_manifests(path, data)
+    wanted: dict[str, str | None] = {
+        path: None
+        for path in sorted(files)
+        if path.startswith("manifests/")
+        and path.endswith(MANIFEST_SUFFIXES)
+        and posixpath.basename(path) not in KUSTOMIZATIONS
+        and path not in skipped
+        and not in_chart(path)
+    }
+    seen: set[str] = set()
+    for k in kustomizations:
+        if k.startswith("manifests/"):
+            for path, namespace in _kustomized(kustomizations, files, k, seen):
+                if not in_chart(path) and path not in skipped:
+                    wanted[path] = namespace or wanted.get(path)
+    for path, namespace in wanted.items():
+        text = read_text(source, path)
+        if isinstance(text, Finding):
+            corpus.findings.append(text)
             continue
-        manifests, problems = parse_documents(data.decode("utf-8", "replace"), path)
+        manifests, problems = parse_documents(text, path)
+        for manifest in manifests if namespace else ():
+            metadata = manifest.body.get("metadata")
+            if isinstance(metadata, dict):
+                metadata["namespace"] = namespace  # what kustomize renders
         corpus.manifests.extend(manifests)
         corpus.findings.extend(problems)
     for path in sorted(files):
         if path.startswith("configs/") and path.endswith((".yaml", ".yml", ".json")):
-            try:
-                text = source.read(path).decode("utf-8", "replace")
-                corpus.config_files[path] = (
-                    json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-                )
-            except (ValueError, yaml.YAMLError):
-                corpus.findings.append(
-                    Finding(
-                        "yaml.syntax",
-                        "config-syntax",
-                        "error",
-                        "configuration file does not parse",
-                        path,
-                        1,
-                    )
-                )
+            data = read_data(source, path, "config-syntax", text_scalars=True)
+            if isinstance(data, Finding):
+                corpus.findings.append(data)
+            else:
+                corpus.config_files[path] = data
     for chart in charts:
         corpus.findings.append(
             Finding(
@@ -297,8 +368,6 @@ def load(source: Source, *, only: set[str] | None = None) -> Loaded:
                 1,
             )
         )
-    if only is not None:
-        corpus.findings = [f for f in corpus.findings if f.file in only]
     return Loaded(corpus, skipped=[f"{c}/" for c in charts])
 
 
@@ -318,8 +387,3 @@ def from_directory(root: str) -> Source:
             return handle.read()
 
     return Source(sorted(files), read)
-
-
-def manifest_from(body: dict[str, Any], file: str = "inline.yaml") -> Manifest:
-    """A manifest without line information (for tests and raw-text callers)."""
-    return Manifest(file, 0, 1, body, {})

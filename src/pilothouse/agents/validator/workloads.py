@@ -169,7 +169,8 @@ def label_selector(value: Any, *, plain: bool = False) -> Selector | None:
         return None
     expressions: list[tuple[str, str, frozenset[str]]] = []
     for item in raw:
-        if not isinstance(item, dict) or item.get("operator") not in _OPERATORS:
+        operator = item.get("operator") if isinstance(item, dict) else None
+        if not isinstance(operator, str) or operator not in _OPERATORS:
             return None
         values = item.get("values") or []
         if not isinstance(values, list):

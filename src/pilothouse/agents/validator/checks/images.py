@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pilothouse.agents.validator.model import Corpus, Evidence, Finding, RuleInfo
+from pilothouse.agents.validator.checks.workload import templated
+from pilothouse.agents.validator.model import Corpus, Evidence, Finding, Manifest, RuleInfo
 from pilothouse.agents.validator.workloads import pod_template
-from pilothouse.integrations.registry import RegistryClient
+from pilothouse.integrations.registry import ImageRef, InvalidImage, RegistryClient, parse_image
 
 RULES = (
+    RuleInfo(
+        "image-reference-invalid", "schema.invalid", "error", "an image name that cannot be pulled"
+    ),
     RuleInfo("image-not-found", "image.not-found", "error", "the image tag is not in its registry"),
     RuleInfo(
         "image-unverified",
@@ -33,20 +37,31 @@ class RegistryCheck:
         self.client = client
 
     def run(self, corpus: Corpus) -> Iterator[Finding]:
-        uses = []
+        uses: list[tuple[Manifest, str, str, ImageRef]] = []
         for m in corpus.manifests:
             template = pod_template(m)
             if template is None:
                 continue
             for container, path in template.containers():
                 image = container.get("image")
-                if isinstance(image, str) and image:
-                    uses.append((m, image, f"{path}.image"))
+                if not isinstance(image, str) or not image or templated(image):
+                    continue  # a missing image is the schema's; a placeholder is filled later
+                try:
+                    uses.append((m, image, f"{path}.image", parse_image(image)))
+                except InvalidImage as e:
+                    yield m.finding(
+                        "schema.invalid",
+                        "image-reference-invalid",
+                        "error",
+                        f"{image!r} is not a valid image reference: {e.details.get('reason', '')}",
+                        path=f"{path}.image",
+                        hint="Write [registry/]repository[:tag][@digest], in lower case",
+                    )
         if not uses:
             return
-        answers = self.client.check_many(sorted({image for _, image, _ in uses}))
-        for m, image, path in uses:
-            answer = answers.get(image)
+        answers = self.client.check_many({str(ref): ref for *_, ref in uses}.values())
+        for m, image, path, ref in uses:
+            answer = answers.get(str(ref))
             if answer is None or answer.status == "found":
                 continue
             cited = Evidence("registry", answer.url, answer.detail)

@@ -663,7 +663,7 @@ def _ingress(ix: _Index, m: Manifest) -> Iterator[Finding]:
         if number is not None:
             offered = {_number(p.get("port")) for p in ports}
         elif _named(port):
-            offered = {p.get("name") for p in ports}
+            offered = {name for p in ports if isinstance(name := p.get("name"), str)}
         else:
             continue
         if (number if number is not None else port) not in offered:
@@ -718,6 +718,8 @@ def _hpa(ix: _Index, m: Manifest) -> Iterator[Finding]:
 def _binding(ix: _Index, m: Manifest) -> Iterator[Finding]:
     role = _dict(m.body.get("roleRef"))
     kind, name = role.get("kind"), role.get("name")
+    if not isinstance(name, str):
+        return  # a malformed roleRef is the schema check's finding
     ns = ix.ns(m)
     if kind == "ClusterRole" and name:
         builtin = str(name).startswith("system:") or name in BUILTIN_CLUSTER_ROLES

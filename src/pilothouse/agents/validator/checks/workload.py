@@ -232,7 +232,7 @@ def _emit(
     )
 
 
-def _templated(value: str) -> bool:
+def templated(value: str) -> bool:
     return "${" in value or "{{" in value or "$(" in value
 
 
@@ -506,7 +506,7 @@ class WorkloadCheck:
         self, m: Manifest, container: dict[str, Any], path: str, name: str
     ) -> Iterator[Finding]:
         image = container.get("image")
-        if not isinstance(image, str) or not image or _templated(image):
+        if not isinstance(image, str) or not image or templated(image):
             return
         verdicts = self._images.get(image)
         if verdicts is None:
@@ -678,7 +678,7 @@ class WorkloadCheck:
             key = str(var.get("name", ""))
             upper = key.upper()
             url = _URL_PASSWORD.match(value)
-            if url and not _templated(url.group(1)):
+            if url and not templated(url.group(1)):
                 yield _emit(
                     m,
                     "credentials-in-env-url",

@@ -660,6 +660,7 @@ def _ingress(ix: _Index, m: Manifest) -> Iterator[Finding]:
             continue
         ports = [_dict(p) for p in _list(_dict(target.body.get("spec")).get("ports"))]
         number = _number(port)
+        offered: set[int | str | None]
         if number is not None:
             offered = {_number(p.get("port")) for p in ports}
         elif _named(port):

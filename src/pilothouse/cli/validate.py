@@ -17,7 +17,8 @@ import typer
 from pilothouse import __version__
 from pilothouse.agents.validator import formats, loading
 from pilothouse.agents.validator.agent import validator_for
-from pilothouse.agents.validator.checks.history import Record
+from pilothouse.agents.validator.checks.history import HISTORY_DIR, Record
+from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
 
 
@@ -37,7 +38,7 @@ class DirectoryHistory:
     def records(self) -> list[Record]:
         found = []
         for path in sorted(self.root.glob("*.json")):
-            record = Record.parse(f"/history/deployments/{path.name}", path.read_bytes())
+            record = Record.parse(f"{HISTORY_DIR}{path.name}", path.read_bytes())
             if record is not None:
                 found.append(record)
         return found
@@ -47,17 +48,22 @@ class DirectoryHistory:
 
 
 def changed_since(root: Path, revision: str) -> set[str]:
-    """Files that differ between ``revision`` and the working tree (tracked files)."""
+    """Files under ``root`` that differ between ``revision`` and the working tree.
+
+    Paths are made relative to ``root``, which may be a directory inside the repository.
+    """
     try:
         repo = pygit2.Repository(str(root))
         commit = repo.revparse_single(revision).peel(pygit2.Commit)
     except (pygit2.GitError, KeyError, ValueError) as e:
         raise typer.BadParameter(f"--changed-only {revision}: {e}") from None
-    diff = repo.diff(commit)
+    inside = root.resolve().relative_to(Path(repo.workdir).resolve()).as_posix()
+    prefix = "" if inside == "." else f"{inside}/"
     paths = set()
-    for delta in diff.deltas:
-        paths.add(delta.new_file.path)
-        paths.add(delta.old_file.path)
+    for delta in repo.diff(commit).deltas:
+        for changed in (delta.new_file.path, delta.old_file.path):
+            if changed.startswith(prefix):
+                paths.add(changed[len(prefix) :])
     return paths
 
 
@@ -82,7 +88,11 @@ def validate(
     ] = True,
     history: Annotated[
         Path | None,
-        typer.Option(help="A directory of deployment-history JSON records to learn from."),
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="A directory of deployment-history JSON records to learn from.",
+        ),
     ] = None,
 ) -> None:
     """Validate Kubernetes manifests: strict schemas, references, policies, images, history.
@@ -99,14 +109,14 @@ def validate(
         updates["kubernetes_version"] = kubernetes_version
     try:
         validator = validator_for(settings.model_copy(update=updates))
-    except ValueError as e:
+        report = validator.validate(
+            loading.from_directory(str(path)),
+            changed=changed,
+            history=DirectoryHistory(history) if history else None,
+        )
+    except (PilothouseError, OSError) as e:  # could not run: exit 2, not "errors found"
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    report = validator.validate(
-        loading.from_directory(str(path)),
-        changed=changed,
-        history=DirectoryHistory(history) if history else None,
-    )
     if output is Format.JSON:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     elif output is Format.SARIF:
@@ -115,7 +125,5 @@ def validate(
     elif output is Format.JUNIT:
         sys.stdout.write(formats.junit(report.findings, report.files))
     else:
-        sys.stdout.write(
-            formats.text(report.findings, resources=report.resources, files=len(report.files))
-        )
+        sys.stdout.write(formats.text(report.findings, summary=report.summary()))
     raise typer.Exit(1 if report.counts["error"] else 0)

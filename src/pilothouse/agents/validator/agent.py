@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 
 from pilothouse.agents.validator.checks.history import HISTORY_DIR, Record
 from pilothouse.agents.validator.loading import Source
-from pilothouse.agents.validator.model import Finding
+from pilothouse.agents.validator.model import Finding, Verdict
 from pilothouse.agents.validator.validating import Report, Validator
 from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import ValidatorSettings
@@ -47,10 +48,14 @@ class WorkspaceHistory:
             except PilothouseError:
                 return found
             for entry in page.entries:
-                if entry.path.endswith(".json"):
+                if not entry.path.endswith(".json"):
+                    continue
+                try:
                     record = Record.parse(entry.path, ws.read_file(name, entry.path).content)
-                    if record is not None:
-                        found.append(record)
+                except PilothouseError:
+                    continue  # deleted or unreadable since the listing: not history any more
+                if record is not None:
+                    found.append(record)
             cursor = page.next_cursor
             if not cursor:
                 return found
@@ -106,14 +111,11 @@ class ValidatorAgent:
         findings: list[Finding] = list(report.findings)
         verdict = None
         if ctx.model and ctx.model != "none":
-            from pilothouse.agents.validator import review  # the optional `llm` extra
-
-            verdict = review.review(ctx, report, source, model=ctx.model)
+            verdict = _review(ctx, report, source)
             findings += verdict.extra_findings
-        status = "failed" if any(f.severity == "error" for f in findings) else "succeeded"
-        if verdict is not None and verdict.decision == "block":
-            status = "failed"
         report.findings = findings
+        blocked = verdict is not None and verdict.decision == "block"
+        status = "failed" if blocked else report.status
         return Outcome(
             status,
             report.summary(),
@@ -129,8 +131,27 @@ class ValidatorAgent:
         )
 
 
+def _review(ctx: AgentContext, report: Report, source: Source) -> Verdict:
+    try:
+        from pilothouse.agents.validator import review  # the optional `llm` extra
+    except ImportError as e:
+        why = f"LLM review unavailable: install pilothouse[llm] ({e.name} is missing)"
+        return Verdict("flag", [why], model=str(ctx.model))
+    return review.review(ctx, report, source, model=str(ctx.model))
+
+
 def validator_for(settings: ValidatorSettings) -> Validator:
-    """A validator configured from settings (kubernetes version, registry logins)."""
+    """The validator for these settings, built once per process and kept.
+
+    Compiled schemas and the registry client's token and answer caches are what make
+    the second run fast, so a pipeline reuses one validator for as long as it lives.
+    """
+    return _validator(settings.model_dump_json())
+
+
+@lru_cache(maxsize=4)
+def _validator(key: str) -> Validator:
+    settings = ValidatorSettings.model_validate_json(key)
     registry = None
     if settings.check_images:
         registry = RegistryClient(
@@ -141,7 +162,12 @@ def validator_for(settings: ValidatorSettings) -> Validator:
             timeout=settings.registry_timeout_seconds,
             insecure_registries=settings.insecure_registries,
         )
-    return Validator(kubernetes_version=settings.kubernetes_version, registry=registry)
+    try:
+        return Validator(kubernetes_version=settings.kubernetes_version, registry=registry)
+    except ValueError as e:  # an unknown Kubernetes version
+        if registry is not None:
+            registry.close()
+        raise PilothouseError(str(e), code="invalid_settings") from None
 
 
 def _exists(ctx: AgentContext, path: str) -> bool:

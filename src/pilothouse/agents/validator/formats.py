@@ -27,7 +27,7 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
     return out
 
 
-def text(findings: Sequence[Finding], *, resources: int, files: int) -> str:
+def text(findings: Sequence[Finding], *, summary: str) -> str:
     lines: list[str] = []
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -42,19 +42,8 @@ def text(findings: Sequence[Finding], *, resources: int, files: int) -> str:
                 lines.append(f"      hint: {f.hint}")
             for e in f.evidence:
                 lines.append(f"      see: {e.ref}" + (f" — {e.detail}" if e.detail else ""))
-    n = counts(findings)
-    lines.append(
-        f"{resources} resources in {files} files: {n['error']} errors, "
-        f"{n['warning']} warnings, {n['info']} info"
-    )
+    lines.append(summary)
     return "\n".join(lines) + "\n"
-
-
-def as_json(findings: Sequence[Finding], **summary: Any) -> str:
-    return json.dumps(
-        {**summary, "counts": counts(findings), "findings": [f.to_dict() for f in findings]},
-        indent=2,
-    )
 
 
 def sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo], *, version: str) -> str:

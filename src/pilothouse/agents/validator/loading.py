@@ -25,6 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pilothouse.agents.validator.model import Corpus, Finding, Manifest, RuleInfo
+from pilothouse.agents.validator.policies import DEFAULT_FILE as POLICIES_FILE
 
 RULES = (
     RuleInfo("yaml-syntax", "yaml.syntax", "error", "a manifest file does not parse as YAML"),
@@ -351,6 +352,8 @@ def load(source: Source) -> Loaded:
         corpus.manifests.extend(manifests)
         corpus.findings.extend(problems)
     for path in sorted(files):
+        if path == POLICIES_FILE:
+            continue  # the policies are read, typed, by the validator itself
         if path.startswith("configs/") and path.endswith((".yaml", ".yml", ".json")):
             data = read_data(source, path, "config-syntax", text_scalars=True)
             if isinstance(data, Finding):

@@ -185,6 +185,26 @@ class Manifest:
         )
 
 
+@dataclass
+class Verdict:
+    """The LLM review's answer (see :mod:`~pilothouse.agents.validator.review`)."""
+
+    decision: str  # approve | flag | block
+    reasons: list[str]
+    extra_findings: list[Finding] = field(default_factory=list)
+    model: str = ""
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "reasons": self.reasons,
+            "extra_findings": [f.to_dict() for f in self.extra_findings],
+            "model": self.model,
+            "error": self.error,
+        }
+
+
 @dataclass(frozen=True)
 class RuleInfo:
     rule_id: str

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -28,7 +26,8 @@ from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from pilothouse.agents.validator import loading
-from pilothouse.agents.validator.model import CATEGORIES, Finding
+from pilothouse.agents.validator.checks.workload import SECRET_NAME, URL_PASSWORD
+from pilothouse.agents.validator.model import CATEGORIES, Finding, Verdict
 from pilothouse.agents.validator.validating import Report
 from pilothouse.core.errors import PilothouseError
 from pilothouse.pipeline.executing import AgentContext
@@ -40,7 +39,7 @@ DEFAULT_PROMPT = (
     "flag (needs a human look) or block (will break production). Give short reasons. "
     "Add extra findings only for concrete problems the rules missed, with file and line."
 )
-SECRET_NAME = re.compile(r"(PASSW|SECRET|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|ACCESS_?KEY)", re.I)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_CHANGED_BYTES = 60_000
 REDACTED = "<redacted>"
 
@@ -60,44 +59,33 @@ class Answer(BaseModel):
     extra_findings: list[ExtraFinding] = Field(default_factory=list, max_length=50)
 
 
-@dataclass
-class Verdict:
-    decision: str
-    reasons: list[str]
-    extra_findings: list[Finding] = field(default_factory=list)
-    model: str = ""
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "decision": self.decision,
-            "reasons": self.reasons,
-            "extra_findings": [f.to_dict() for f in self.extra_findings],
-            "model": self.model,
-            "error": self.error,
-        }
-
-
-def redact(value: Any, *, secret: bool = False) -> Any:
-    """A manifest with Secret data and secret-looking env values replaced."""
+def redact(value: Any) -> Any:
+    """A manifest with nothing secret left: Secret data, secret-looking env values (the
+    same names the ``security.secret-in-env`` rule knows), passwords in URLs, and the
+    last-applied-configuration annotation (which repeats everything)."""
     if isinstance(value, dict):
         is_secret = value.get("kind") == "Secret"
+        name = value.get("name")
         out: dict[str, Any] = {}
         for key, child in value.items():
             if is_secret and key in {"data", "stringData"} and isinstance(child, dict):
                 out[key] = {k: REDACTED for k in child}
-            elif (
-                key == "value"
-                and isinstance(value.get("name"), str)
-                and SECRET_NAME.search(str(value["name"]))
+            elif key == LAST_APPLIED or (
+                key == "value" and isinstance(name, str) and SECRET_NAME.search(name.upper())
             ):
                 out[key] = REDACTED
             else:
-                out[key] = redact(child, secret=secret)
+                out[key] = redact(child)
         return out
     if isinstance(value, list):
-        return [redact(v, secret=secret) for v in value]
+        return [redact(v) for v in value]
+    if isinstance(value, str) and (url := URL_PASSWORD.match(value)):
+        return value[: url.start(1)] + REDACTED + value[url.end(1) :]
     return value
+
+
+def _secret_name(name: Any) -> bool:
+    return isinstance(name, str) and SECRET_NAME.search(name.upper()) is not None
 
 
 def _changed_manifests(source: loading.Source, changed: list[str]) -> str:
@@ -148,8 +136,10 @@ def review(
     )
     name = model if isinstance(model, str) else model.model_name
     try:
-        # a fresh event loop, closed afterwards: run_sync would leave one behind on errors
-        answer = asyncio.run(agent.run(message)).output
+        # a fresh event loop, closed afterwards (run_sync would leave one behind on errors),
+        # and the stage's own deadline: a hung provider must not outlive the stage
+        limit = max(1.0, ctx.remaining - 5)
+        answer = asyncio.run(asyncio.wait_for(agent.run(message), limit)).output
     except Exception as e:  # noqa: BLE001 - any provider failure becomes a flag, not a crash
         return Verdict(
             "flag", [f"LLM review unavailable: {type(e).__name__}"], model=name, error=str(e)

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from pilothouse.agents.validator import loading, policies
 from pilothouse.agents.validator.checks.configs import ConfigCheck
 from pilothouse.agents.validator.checks.history import HistoryCheck, HistorySource
@@ -26,7 +24,8 @@ from pilothouse.agents.validator.formats import ORDER, counts
 from pilothouse.agents.validator.model import Check, Finding, RuleInfo
 from pilothouse.integrations.registry import RegistryClient
 
-POLICIES_FILE = "configs/policies.yaml"
+POLICIES_FILE = policies.DEFAULT_FILE
+LLM_REVIEW = RuleInfo("llm-review", "config.mismatch", "warning", "a finding of the LLM review")
 
 
 @dataclass
@@ -77,13 +76,13 @@ class Validator:
         self.schema = SchemaCheck(kubernetes_version)
         self.registry = registry
 
-    def rules(self) -> list[RuleInfo]:
-        """Every rule this validator can report, for ``rules`` listings and SARIF."""
-        found: list[RuleInfo] = []
-        for check in self._checks(policies.Policies(), None, None):
+    @staticmethod
+    def rules() -> list[RuleInfo]:
+        """Every rule the validator can report, for ``rules`` listings and SARIF."""
+        found = [*loading.RULES, LLM_REVIEW]
+        for check in (SchemaCheck, ReferenceCheck, WorkloadCheck, ConfigCheck, HistoryCheck):
             found.extend(check.rules)
         found.extend(RegistryCheck.rules)
-        found.extend(loading.RULES)
         return sorted({r.rule_id: r for r in found}.values(), key=lambda r: (r.category, r.rule_id))
 
     def _checks(
@@ -91,6 +90,7 @@ class Validator:
         policy: policies.Policies,
         history: HistorySource | None,
         artifact_exists: Callable[[str], bool] | None,
+        changed: set[str] | None,
     ) -> list[Check]:
         checks: list[Check] = [
             self.schema,
@@ -98,8 +98,14 @@ class Validator:
             WorkloadCheck(policy),
             ConfigCheck(artifact_exists),
         ]
-        if history is not None:
-            checks.append(HistoryCheck(history))
+        if history is not None:  # it searches the workspace per workload: only changed ones
+            checks.append(
+                HistoryCheck(
+                    history, changed=None if changed is None else lambda m: m.file in changed
+                )
+            )
+        if self.registry is not None:
+            checks.append(RegistryCheck(self.registry))
         return checks
 
     def validate(
@@ -112,19 +118,17 @@ class Validator:
     ) -> Report:
         """Validate a revision; ``changed`` (repository paths) limits what is reported."""
         started = time.perf_counter()
+        wanted = None if changed is None else set(changed)
         policy, problems = self._policies(source)
         loaded = loading.load(source)
         corpus = loaded.corpus
         corpus.externals |= policy.externals_set()
         findings = list(corpus.findings) + problems
-        checks = self._checks(policy, history, artifact_exists)
-        if self.registry is not None:
-            checks.append(RegistryCheck(self.registry))
-        for check in checks:
+        for check in self._checks(policy, history, artifact_exists, wanted):
             findings.extend(check.run(corpus))
         findings = policy.apply(findings)
-        if changed is not None:
-            findings = _about(findings, set(changed))
+        if wanted is not None:
+            findings = _about(findings, wanted, deleted=bool(wanted - set(source.files)))
         unique = {f.key(): f for f in findings}
         ordered = sorted(
             unique.values(), key=lambda f: (ORDER[f.severity], f.file, f.line or 0, f.rule_id)
@@ -142,27 +146,29 @@ class Validator:
     def _policies(source: loading.Source) -> tuple[policies.Policies, list[Finding]]:
         if POLICIES_FILE not in source.files:
             return policies.Policies(), []
+        data = loading.read_data(source, POLICIES_FILE, "policies-invalid")
+        if isinstance(data, Finding):
+            return policies.Policies(), [data]
         try:
-            data = yaml.safe_load(source.read(POLICIES_FILE))
             return policies.load_policies(data, POLICIES_FILE), []
-        except (yaml.YAMLError, policies.InvalidPolicies) as e:
-            message = getattr(e, "message", None) or str(e).splitlines()[0]
+        except policies.InvalidPolicies as e:
             return policies.Policies(), [
                 Finding(
                     "yaml.syntax",
                     "policies-invalid",
                     "error",
-                    f"{POLICIES_FILE} is invalid, defaults apply: {message}",
+                    f"{POLICIES_FILE} is invalid, defaults apply: {e.message}",
                     POLICIES_FILE,
                     1,
                 )
             ]
 
 
-def _about(findings: list[Finding], changed: set[str]) -> list[Finding]:
+def _about(findings: list[Finding], changed: set[str], *, deleted: bool) -> list[Finding]:
+    """Findings about changed files, or citing one; a deletion may break any reference."""
     kept = []
     for f in findings:
         cited = {e.ref.split(":", 1)[0] for e in f.evidence if e.kind == "file"}
-        if f.file in changed or cited & changed:
+        if f.file in changed or cited & changed or (deleted and f.category.startswith("ref.")):
             kept.append(f)
     return kept

@@ -72,6 +72,14 @@ class PodTemplate:
                 if isinstance(container, dict):
                     yield container, f"{self.path}.{key}[{i}]"
 
+    def main_container(self) -> tuple[dict[str, Any], str] | None:
+        """The first regular (not init) container and its path."""
+        items = self.spec.get("containers")
+        for i, container in enumerate(items if isinstance(items, list) else []):
+            if isinstance(container, dict):
+                return container, f"{self.path}.containers[{i}]"
+        return None
+
     def volumes(self) -> Iterator[tuple[dict[str, Any], str]]:
         """Each (volume, its JSON path); non-mappings skipped."""
         items = self.spec.get("volumes")
@@ -83,6 +91,26 @@ class PodTemplate:
 
 def _mapping(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping, else an empty one: manifests are untrusted input."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def app_names(manifest: Manifest) -> set[str]:
+    """The names an app goes by: the object's name and its ``app`` labels."""
+    names = {manifest.name}
+    labels = as_dict(manifest.metadata.get("labels"))
+    for key in ("app", "app.kubernetes.io/name"):
+        if isinstance(labels.get(key), str):
+            names.add(labels[key])
+    return {n for n in names if n}
 
 
 def _labels(metadata: dict[str, Any] | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from pilothouse.agents.validator import loading
-from pilothouse.agents.validator.agent import WorkspaceHistory
+from pilothouse.agents.validator.agent import WorkspaceHistory, validator_for
 from pilothouse.agents.validator.model import CATEGORIES
 from pilothouse.agents.validator.validating import Validator
 from pilothouse.mcp import registry
@@ -28,14 +28,6 @@ validate = registry.tool(
     "policies, images, deployment history): a revision of the workspace's repository, or "
     "raw YAML text.",
 )
-_VALIDATOR: list[Validator] = []
-
-
-def _validator() -> Validator:
-    """One per process: compiled schemas are worth keeping."""
-    if not _VALIDATOR:
-        _VALIDATOR.append(Validator())
-    return _VALIDATOR[0]
 
 
 class RunArgs(Arguments):
@@ -65,7 +57,7 @@ def run(call: Call, args: RunArgs) -> Reply:
     if args.text is not None:
         data = args.text.encode()
         source = loading.Source(["manifests/inline.yaml"], lambda _p: data)
-        report = _validator().validate(source)
+        report = validator_for(call.service.settings.validator).validate(source)
         return report.to_dict()
     assert args.workspace is not None
     repo = call.pipelines.get_repo(call.actor, args.workspace)
@@ -82,7 +74,8 @@ def run(call: Call, args: RunArgs) -> Reply:
             ).hits
         ],
     )
-    report = _validator().validate(source, changed=args.changed, history=history)
+    validator = validator_for(call.service.settings.validator)
+    report = validator.validate(source, changed=args.changed, history=history)
     return {"revision": revision, **report.to_dict()}
 
 
@@ -98,6 +91,6 @@ def rules(_call: Call, _args: RulesArgs) -> Reply:
                 "severity": r.severity,
                 "summary": r.summary,
             }
-            for r in _validator().rules()
+            for r in Validator.rules()
         ],
     }

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pilothouse.agents.validator.model import Corpus, Evidence, Finding, Manifest, RuleInfo
-from pilothouse.agents.validator.workloads import pod_template
+from pilothouse.agents.validator.policies import DEFAULT_FILE as POLICIES_FILE
+from pilothouse.agents.validator.workloads import app_names, pod_template
 
 VERSION = re.compile(r"^v?\d+(\.\d+){0,3}([-+.][0-9A-Za-z.-]+)?$")
 VERSION_KEY = re.compile(r"(^|_)(version|tag|revision|release)$", re.IGNORECASE)
@@ -50,16 +51,6 @@ def _containers(m: Manifest) -> Iterator[tuple[dict[str, Any], str]]:
     return template.containers() if template else iter(())
 
 
-def _names(m: Manifest) -> set[str]:
-    names = {m.name}
-    labels = m.metadata.get("labels")
-    if isinstance(labels, dict):
-        for key in ("app", "app.kubernetes.io/name"):
-            if labels.get(key):
-                names.add(str(labels[key]))
-    return {n for n in names if n}
-
-
 def _app_sections(
     value: Any, names: set[str], trail: str = ""
 ) -> Iterator[tuple[dict[str, Any], str]]:
@@ -67,7 +58,7 @@ def _app_sections(
     if isinstance(value, dict):
         own = value.get("name") or value.get("app")
         if isinstance(own, str) and own in names:
-            yield value, trail or "."
+            yield value, trail
         for key, child in value.items():
             where = f"{trail}.{key}" if trail else str(key)
             if str(key) in names and isinstance(child, dict):
@@ -82,7 +73,7 @@ def _app_sections(
 def _versions(section: dict[str, Any], trail: str) -> Iterator[tuple[str, str, str]]:
     """(key, value, path) for version-like values under version-ish keys."""
     for key, value in section.items():
-        where = f"{trail}.{key}"
+        where = f"{trail}.{key}" if trail else str(key)
         if isinstance(value, dict):
             yield from _versions(value, where)
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -110,9 +101,9 @@ class ConfigCheck:
     def run(self, corpus: Corpus) -> Iterator[Finding]:
         workloads = list(corpus.objects(*WORKLOADS))
         for m in workloads:
-            names = _names(m)
+            names = app_names(m)
             for config_file, data in corpus.config_files.items():
-                if config_file.endswith("policies.yaml"):
+                if config_file == POLICIES_FILE:
                     continue
                 for section, trail in _app_sections(data, names):
                     yield from self._compare(m, config_file, section, trail)

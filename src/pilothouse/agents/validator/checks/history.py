@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from pilothouse.agents.validator.model import Corpus, Evidence, Finding, Manifest, RuleInfo
 from pilothouse.agents.validator.policies import parse_quantity
-from pilothouse.agents.validator.workloads import pod_template
+from pilothouse.agents.validator.workloads import app_names, as_dict, as_list, pod_template
 
 FAILED = frozenset({"failed", "rolled_back"})
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -91,21 +91,17 @@ class HistorySource(Protocol):
         ...
 
 
-def features_of(m: Manifest) -> dict[str, Any] | None:
-    """The record-shaped features of a workload (its first container)."""
+def features_of(m: Manifest) -> tuple[dict[str, Any], str] | None:
+    """The record-shaped features of a workload's main container, and that container's path."""
     template = pod_template(m)
-    if template is None:
+    found = template.main_container() if template else None
+    if found is None:
         return None
-    containers = list(template.containers())
-    main = next((c for c, path in containers if ".initContainers[" not in path), None)
-    if main is None:
-        return None
-    resources: dict[str, Any] = main.get("resources") or {}
-    requests = resources.get("requests") or {}
-    limits = resources.get("limits") or {}
-    spec = m.body.get("spec")
-    replicas = spec.get("replicas", 1) if isinstance(spec, dict) else 1
-    env = [e for e in main.get("env") or [] if isinstance(e, dict)]
+    main, path = found
+    resources = as_dict(main.get("resources"))
+    requests, limits = as_dict(resources.get("requests")), as_dict(resources.get("limits"))
+    replicas = as_dict(m.body.get("spec")).get("replicas", 1)
+    env = [e for e in as_list(main.get("env")) if isinstance(e, dict)]
     return {
         "image": main.get("image"),
         "cpu_request": requests.get("cpu"),
@@ -114,7 +110,7 @@ def features_of(m: Manifest) -> dict[str, Any] | None:
         "memory_limit": limits.get("memory"),
         "replicas": replicas,
         "env_keys": sorted(str(e.get("name")) for e in env),
-    }
+    }, path
 
 
 def describe(m: Manifest, features: dict[str, Any]) -> str:
@@ -168,17 +164,19 @@ class HistoryCheck:
             return
         latest = _latest_per_setting(records)
         by_path = {r.path: r for r in latest}
+        failed_by_app: dict[str, list[Record]] = {}
+        for record in latest:
+            if record.outcome in FAILED:
+                failed_by_app.setdefault(record.app, []).append(record)
         for m in corpus.objects(*WORKLOADS):
-            if not self.changed(m):
+            found = features_of(m) if self.changed(m) else None
+            if found is None:
                 continue
-            features = features_of(m)
-            template = pod_template(m)
-            if features is None:
-                continue
-            names = {m.name, str((m.metadata.get("labels") or {}).get("app") or "")} - {""}
-            same = [r for r in latest if r.app in names and r.outcome in FAILED]
+            features, container = found
+            names = app_names(m)
+            same = [r for name in names for r in failed_by_app.get(name, ())]
             hit = next((r for r in same if self._repeats(features, r)), None)
-            if hit is not None and template is not None:
+            if hit is not None:
                 when = hit.at[:10] or "a past deploy"
                 yield m.finding(
                     "history.similar-failure",
@@ -186,7 +184,7 @@ class HistoryCheck:
                     "error",
                     f"{hit.app} {hit.outcome.replace('_', ' ')} on {when} "
                     f"with {self._why(features, hit)}: {hit.reason or 'no reason recorded'}",
-                    path=f"{template.path}.containers[0]",
+                    path=container,
                     hint="Raise the limits (or change what failed) before deploying again",
                     evidence=[Evidence("history", hit.path, hit.reason)],
                 )
@@ -251,7 +249,7 @@ def _latest_per_setting(records: Sequence[Record]) -> list[Record]:
     for record in sorted(records, key=lambda r: (r.at, r.path)):
         key = (
             record.app,
-            record.features.get("image"),
+            str(record.features.get("image")),
             *(str(record.features.get(k)) for k in RESOURCES),
         )
         newest[key] = record

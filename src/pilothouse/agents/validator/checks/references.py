@@ -170,12 +170,8 @@ _HINT_EXTERNAL = "or declare it in configs/policies.yaml as existing outside the
 Key = tuple[str, str | None, str]  # kind, namespace (None: cluster-scoped), name
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+_dict = workloads.as_dict
+_list = workloads.as_list
 
 
 def _group(api_version: str) -> str:
@@ -566,7 +562,10 @@ def _service(ix: _Index, m: Manifest) -> Iterator[Finding]:
         )
         return
     names, numbers = _container_ports(pods)
-    evidence = [_cite(p.manifest, p.template.path) for p in pods[:3]]
+
+    def evidence() -> list[Evidence]:  # only with a finding: a citation may compose a file
+        return [_cite(p.manifest, p.template.path) for p in pods[:3]]
+
     for i, raw in enumerate(_list(spec.get("ports"))):
         port = _dict(raw)
         explicit = "targetPort" in port
@@ -581,7 +580,7 @@ def _service(ix: _Index, m: Manifest) -> Iterator[Finding]:
                 f"(named: {', '.join(sorted(names)) or 'none'}); traffic will not reach them",
                 path=path,
                 hint="Name the containerPort or use the port number",
-                evidence=evidence,
+                evidence=evidence(),
             )
         number = _number(target)
         if number is not None and numbers and number not in numbers:
@@ -593,7 +592,7 @@ def _service(ix: _Index, m: Manifest) -> Iterator[Finding]:
                 f"({', '.join(str(n) for n in sorted(numbers))})",
                 path=path,
                 hint="Check the port the container listens on; declare it under `ports:`",
-                evidence=evidence,
+                evidence=evidence(),
             )
 
 

@@ -44,7 +44,13 @@ from pilothouse.agents.validator.model import (
     RuleInfo,
     Severity,
 )
-from pilothouse.agents.validator.workloads import WORKLOAD_KINDS, PodTemplate, pod_template
+from pilothouse.agents.validator.workloads import (
+    WORKLOAD_KINDS,
+    PodTemplate,
+    as_dict,
+    as_list,
+    pod_template,
+)
 
 __all__ = ["RULES", "WorkloadCheck"]
 
@@ -180,7 +186,7 @@ BASELINE_CAPS = _words(
     "AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL MKNOD NET_BIND_SERVICE SETFCAP "
     "SETGID SETPCAP SETUID SYS_CHROOT"
 )
-_SECRET_NAME = re.compile(
+SECRET_NAME = re.compile(
     r"PASSW(?:OR)?D|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY|"
     r"SIGNING_?KEY|ENCRYPTION_?KEY|SESSION_?KEY"
 )
@@ -193,17 +199,13 @@ _HARMLESS_VALUE = re.compile(
     r"(?i)(?:true|false|yes|no|on|off|none|null|[-+]?\d+(?:\.\d+)?|/.*|\$\(.*\)|\$\{.*\}|"
     r"\{\{.*\}\}|<.*>)"
 )
-_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@")
+URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@")
 _SPLIT = re.compile(r"[-_./]+")
 _REFUSED = " and runAsNonRoot: true, so the kubelet refuses to start it"
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+_dict = as_dict
+_list = as_list
 
 
 def _int(value: Any) -> int | None:
@@ -677,7 +679,7 @@ class WorkloadCheck:
                 continue
             key = str(var.get("name", ""))
             upper = key.upper()
-            url = _URL_PASSWORD.match(value)
+            url = URL_PASSWORD.match(value)
             if url and not templated(url.group(1)):
                 yield _emit(
                     m,
@@ -686,7 +688,7 @@ class WorkloadCheck:
                     f"{path}.env[{i}].value",
                 )
             elif (
-                _SECRET_NAME.search(upper)
+                SECRET_NAME.search(upper)
                 and not _NOT_SECRET_SUFFIX.search(upper)
                 and not _HARMLESS_VALUE.fullmatch(value)
             ):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pilothouse.api import API
 from pilothouse.api.auth import ActorDep
 from pilothouse.integrations import github
-from pilothouse.pipeline import config
+from pilothouse.pipeline import config, store
 from pilothouse.pipeline.engine import Pipelines
 
 router = APIRouter(tags=["pipelines"])
@@ -42,7 +42,7 @@ class RepoAdd(_Body):
     branch: str = Field("main", min_length=1, max_length=255)
     webhook_secret: str | None = Field(None, min_length=16, max_length=128)
     token: str | None = Field(None, max_length=4096)
-    full_name: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", max_length=255)
+    full_name: str | None = Field(None, pattern=store.FULL_NAME.pattern, max_length=255)
 
 
 class Validate(_Body):

@@ -10,19 +10,20 @@ and are started by ``serve``/``worker``, or driven step by step by tests.
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import asdict
 from typing import Any
 
+from pilothouse.core import ids
 from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
 from pilothouse.integrations import github
-from pilothouse.integrations.git import Mirror
+from pilothouse.integrations.git import Mirror, kind_of
+from pilothouse.integrations.git.errors import NotFound as GitNotFound
 from pilothouse.pipeline import config, health, store
 from pilothouse.pipeline.identities import Identities
 from pilothouse.pipeline.planning import Planner
 from pilothouse.pipeline.reporting import GitHubReporter
-from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache, git_token
+from pilothouse.pipeline.repos import PIPELINE_FILE, RepoCache
 from pilothouse.pipeline.running import Runner
 from pilothouse.pipeline.workers import Workers
 from pilothouse.workspace import database
@@ -112,27 +113,37 @@ class Pipelines:
             raise InvalidArgument("a repository URL is required")
         if not branch or branch.startswith("-") or ".." in branch:
             raise InvalidArgument(f"invalid branch name {branch!r}")
+        if full_name is not None and not store.FULL_NAME.fullmatch(full_name):
+            raise InvalidArgument(f"full_name must be owner/name, not {full_name!r}")
         remote = actor.interface in {Interface.REST, Interface.MCP, Interface.UI}
-        if remote and _is_local(url) and not self.settings.pipeline.allow_local_repositories:
+        local = kind_of(url) in ("local", "file")
+        if remote and local and not self.settings.pipeline.allow_local_repositories:
             raise Forbidden(
                 "a local path or file:// remote can be registered only from the CLI "
                 "(or with pipeline.allow_local_repositories)",
                 details={"url": url},
             )
-        secret = webhook_secret or secrets.token_urlsafe(32)
-        if len(secret) < 16:
+        if webhook_secret is not None and len(webhook_secret) < 16:
             raise InvalidArgument("a webhook secret needs at least 16 characters")
-        with self.service.workspace_read(actor, workspace, Permission.MANAGE) as (_, ws):
+        with self.service.workspace_read(actor, workspace, Permission.MANAGE) as (conn, ws):
             workspace_id = ws.id
-        probe = Mirror.open(
-            self.settings.repo_cache_dir / f"{workspace_id}.git", url, token=git_token(url, token)
-        )
-        probe.resolve(branch)  # the branch must exist
+            existing = store.get_repo(conn, ws.id)
+        # re-registering keeps the secret GitHub already signs with, unless a new one is given
+        secret = webhook_secret or (existing.webhook_secret if existing else None)
+        secret = secret or secrets.token_urlsafe(32)
+        probe = self.repos.probe(workspace_id, url, token)  # a fresh clone: URL, token, branch
+        try:
+            probe.resolve(f"refs/heads/{branch}")
+        except GitNotFound:
+            self.repos.discard(probe)
+            raise GitNotFound(
+                f"the repository has no branch {branch!r}", details={"branch": branch}
+            ) from None
         with self.service.workspace_unit(actor, workspace, Permission.MANAGE) as (unit, ws):
             repo = store.put_repo(
                 unit.conn,
                 ws.id,
-                url=url,
+                url=probe.url,
                 branch=branch,
                 webhook_secret=secret,
                 token=token,
@@ -143,10 +154,11 @@ class Pipelines:
             unit.record(
                 ws.id,
                 action="repo.register",
-                target=_redacted(url),
+                target=probe.url,
                 event="repo.registered",
-                data={"url": _redacted(url), "branch": branch, "full_name": full_name},
+                data={"url": probe.url, "branch": branch, "full_name": full_name},
             )
+        self.repos.install(workspace_id, probe, token)
         return repo, secret
 
     def get_repo(self, actor: Actor, workspace: str) -> store.Repo:
@@ -261,7 +273,7 @@ class Pipelines:
         with self.service.workspace_unit(actor, workspace, Permission.WRITE) as (unit, ws):
             if store.get_repo(unit.conn, ws.id) is None:
                 raise NotFound(f"workspace {workspace} has no repository")
-            key = f"manual:{time.time_ns()}:{secrets.token_hex(4)}"
+            key = ids.new_id("manual")  # every manual request is its own trigger
             trigger_id, _ = store.submit_trigger(
                 unit.conn,
                 ws.id,
@@ -282,25 +294,10 @@ class Pipelines:
 
     def trigger_status(self, actor: Actor, workspace: str, trigger_id: str) -> dict[str, Any]:
         with self.service.workspace_read(actor, workspace) as (conn, ws):
-            from pilothouse.workspace.schema import runs, triggers
-
-            row = conn.execute(
-                triggers.select().where(
-                    triggers.c.id == trigger_id, triggers.c.workspace_id == ws.id
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"no trigger {trigger_id}")
-            run_ids = [
-                r.id for r in conn.execute(runs.select().where(runs.c.trigger_id == trigger_id))
-            ]
-        return {
-            "trigger_id": row.id,
-            "kind": row.kind,
-            "status": row.status,
-            "error": row.error,
-            "run_ids": run_ids,
-        }
+            found = store.get_trigger(conn, ws.id, trigger_id)
+        if found is None:
+            raise NotFound(f"no trigger {trigger_id}", details={"trigger_id": trigger_id})
+        return found
 
     def runs(self, actor: Actor, workspace: str, *, limit: int = 20) -> list[store.Run]:
         if not 1 <= limit <= 200:
@@ -401,15 +398,3 @@ def describe(pipeline: config.Pipeline) -> dict[str, Any]:
         "file": PIPELINE_FILE,
         "agents": agents,
     }
-
-
-def _is_local(url: str) -> bool:
-    return url.startswith("file:") or "://" not in url
-
-
-def _redacted(url: str) -> str:
-    """A URL without credentials, for audit entries and events."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return url

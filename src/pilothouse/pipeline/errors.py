@@ -9,7 +9,10 @@ problems travel in ``details`` so REST, MCP and the CLI can show them one per li
     PilothouseError                 (pilothouse.core.errors)
     └── PipelineError               pipeline_error
         ├── InvalidPipeline         invalid_pipeline   pilothouse.yaml does not parse or validate
-        └── InvalidDuration         invalid_duration   a duration such as '1h30m' is malformed
+        ├── InvalidDuration         invalid_duration   a duration such as '1h30m' is malformed
+        ├── NoPipeline              no_pipeline        no pilothouse.yaml at that revision
+        ├── NoRepository            no_repository      the workspace has no repository
+        └── UnknownStage            not_found          no agent of that name
 """
 
 from __future__ import annotations
@@ -62,5 +65,28 @@ class InvalidDuration(PipelineError):
     code = "invalid_duration"
 
 
-CODES: tuple[str, ...] = (InvalidPipeline.code, InvalidDuration.code)
+class NoPipeline(PipelineError):
+    """The repository has no ``pilothouse.yaml`` at that revision."""
+
+    code = "no_pipeline"
+
+
+class NoRepository(PipelineError):
+    """The workspace has no registered repository (any more)."""
+
+    code = "no_repository"
+
+
+class UnknownStage(PipelineError):
+    """The pipeline declares no agent of that name."""
+
+    code = "not_found"
+
+
+CODES: tuple[str, ...] = (
+    InvalidPipeline.code,
+    InvalidDuration.code,
+    NoPipeline.code,
+    NoRepository.code,
+)
 """Every stable code of this domain; interfaces map each to a status."""

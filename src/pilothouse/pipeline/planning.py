@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
 from pilothouse.integrations.git import zero_sha
 from pilothouse.pipeline import config, store
+from pilothouse.pipeline.errors import UnknownStage
 from pilothouse.pipeline.repos import RepoCache
 from pilothouse.pipeline.triggers import (
     GithubPullRequestTrigger,
@@ -32,10 +32,6 @@ from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 TERMINAL_FILE_STATUSES = frozenset({"succeeded", "failed", "timed_out", "skipped"})
-
-
-class UnknownStage(PilothouseError):
-    code = "not_found"
 
 
 class Planner:

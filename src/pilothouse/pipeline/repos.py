@@ -9,26 +9,24 @@ mirror serialises its own operations, so one cache serves every worker thread.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from pilothouse.integrations.git import Mirror
+from pilothouse.integrations.git import Mirror, kind_of
 from pilothouse.integrations.git.errors import NotFound as GitNotFound
 from pilothouse.pipeline import config
-from pilothouse.pipeline.errors import PipelineError
+from pilothouse.pipeline.errors import NoPipeline
 from pilothouse.pipeline.store import Repo
 
 PIPELINE_FILE = "pilothouse.yaml"
 
 
-class NoPipeline(PipelineError):
-    code = "no_pipeline"
-
-
 def git_token(url: str, token: str | None) -> str | None:
     """The token goes to git only over https; it may be there just for the GitHub API."""
-    return token if url.startswith("https://") else None
+    return token if kind_of(url) == "https" else None
 
 
 class RepoCache:
@@ -36,26 +34,57 @@ class RepoCache:
 
     def __init__(self, cache_dir: Path, *, max_pipelines: int = 256) -> None:
         self.cache_dir = cache_dir
-        self._mirrors: dict[str, tuple[str, Mirror]] = {}
+        self._mirrors: dict[str, tuple[tuple[str, str | None], Mirror]] = {}
         self._pipelines: OrderedDict[tuple[str, str], config.Pipeline] = OrderedDict()
         self._max = max_pipelines
         self._lock = threading.Lock()
 
     def mirror(self, repo: Repo) -> Mirror:
-        """The workspace's mirror, cloned on first use; re-opened if the URL changed."""
+        """The workspace's mirror, cloned on first use; re-opened when the URL or token changed."""
+        key = (repo.url, repo.token)
         with self._lock:
             known = self._mirrors.get(repo.workspace_id)
-            if known is not None and known[0] == repo.url:
+            if known is not None and known[0] == key:
                 return known[1]
-        path = self.cache_dir / f"{repo.workspace_id}.git"
-        if known is not None and path.exists():
-            import shutil
-
-            shutil.rmtree(path)  # the remote changed: a fresh mirror, not a mix of two
-        opened = Mirror.open(path, repo.url, token=git_token(repo.url, repo.token))
+        opened = Mirror.open(self._path(repo.workspace_id), repo.url, token=git_token(*key))
         with self._lock:
-            self._mirrors[repo.workspace_id] = (repo.url, opened)
+            self._mirrors[repo.workspace_id] = (key, opened)
         return opened
+
+    def _path(self, workspace_id: str) -> Path:
+        return self.cache_dir / f"{workspace_id}.git"
+
+    def probe(self, workspace_id: str, url: str, token: str | None) -> Mirror:
+        """A fresh clone of ``url`` beside the mirrors, to check a registration before it counts.
+
+        Nothing of the workspace's current mirror is touched until :meth:`install`.
+        """
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        room = Path(tempfile.mkdtemp(prefix=f"{workspace_id}.probe-", dir=self.cache_dir))
+        try:
+            return Mirror.open(room / "repo.git", url, token=git_token(url, token))
+        except BaseException:
+            shutil.rmtree(room, ignore_errors=True)
+            raise
+
+    def discard(self, probe: Mirror) -> None:
+        probe.close()
+        shutil.rmtree(probe.path.parent, ignore_errors=True)
+
+    def install(self, workspace_id: str, probe: Mirror, token: str | None) -> None:
+        """Make a probed clone the workspace's mirror (the registration was stored)."""
+        url = probe.url
+        probe.close()
+        target = self._path(workspace_id)
+        with self._lock:
+            self._mirrors.pop(workspace_id, None)
+            shutil.rmtree(target, ignore_errors=True)
+            probe.path.rename(target)
+            shutil.rmtree(probe.path.parent, ignore_errors=True)
+            self._mirrors[workspace_id] = (
+                (url, token),
+                Mirror.open(target, url, token=git_token(url, token)),
+            )
 
     def pipeline_at(self, repo: Repo, revision: str) -> config.Pipeline:
         """The pipeline at ``revision`` (a commit sha); raises ``no_pipeline``."""

@@ -33,6 +33,7 @@ from pilothouse.core.clock import isoformat
 from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
 from pilothouse.pipeline import config, health, store
+from pilothouse.pipeline.errors import NoRepository, UnknownStage
 from pilothouse.pipeline.executing import AgentContext, Outcome, make_agent
 from pilothouse.pipeline.identities import Identities
 from pilothouse.pipeline.planning import Planner
@@ -156,14 +157,11 @@ class Runner:
         with database.begin_read(self.service.engine) as conn:
             repo = store.get_repo(conn, job.workspace_id)
         if repo is None or job.revision is None:
-            raise PilothouseError("the workspace has no repository", code="no_repository")
+            raise NoRepository("the workspace has no repository")
         pipeline = self.repos.pipeline_at(repo, job.revision)
         stage = pipeline.agents.get(job.stage)
         if stage is None:
-            raise PilothouseError(
-                f"pilothouse.yaml at {job.revision[:12]} has no agent {job.stage!r}",
-                code="no_stage",
-            )
+            raise UnknownStage(f"pilothouse.yaml at {job.revision[:12]} has no agent {job.stage!r}")
         return repo, stage
 
     def _execute(

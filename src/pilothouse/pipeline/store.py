@@ -24,11 +24,15 @@ LOCKED``. Both are what :func:`claim_job` issues.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pilothouse.core import ids
 from pilothouse.workspace.schema import jobs, repositories, runs, triggers
@@ -37,6 +41,10 @@ TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"
 ACTIVE = frozenset({"awaiting_approval", "queued", "running"})
 CRASH_RETRIES = 2
 """Extra attempts a job gets when its worker dies (beyond ``retries`` for failures)."""
+
+
+FULL_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
+"""A GitHub repository's ``owner/name``."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,9 @@ class Repo:
 
     def public(self) -> dict[str, Any]:
         """What callers see: never the token or the webhook secret."""
-        url = self.url
         return {
             "workspace_id": self.workspace_id,
-            "url": url.split("@", 1)[-1] if "://" in url and "@" in url else url,
+            "url": self.url,  # remotes never carry credentials (git.remotes refuses them)
             "branch": self.branch,
             "full_name": self.full_name,
             "has_token": self.token is not None,
@@ -205,6 +212,19 @@ def put_repo(
     return repo
 
 
+def _insert_once(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> bool:
+    """Insert unless the unique ``key`` column is taken; ``True`` if this call inserted.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on both engines: two processes queueing the
+    same delivery or the same stage at once must not turn into an IntegrityError
+    (SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL does not).
+    """
+    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = make(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT inserts
+    return conn.execute(statement.returning(table.c[key])).first() is not None
+
+
 # -- the trigger inbox ------------------------------------------------------------------
 
 
@@ -218,22 +238,25 @@ def submit_trigger(
     now: datetime,
 ) -> tuple[str, bool]:
     """Queue a trigger; returns ``(id, duplicate)``. A taken dedup key queues nothing."""
-    taken = conn.execute(select(triggers.c.id).where(triggers.c.dedup_key == dedup_key)).first()
-    if taken is not None:
-        return str(taken.id), True
     trigger_id = ids.new_id("trg")
-    conn.execute(
-        insert(triggers).values(
-            id=trigger_id,
-            workspace_id=workspace_id,
-            kind=kind,
-            dedup_key=dedup_key,
-            payload=json.dumps(payload, sort_keys=True, default=str),
-            status="pending",
-            created_at=now,
-        )
+    inserted = _insert_once(
+        conn,
+        triggers,
+        "dedup_key",
+        {
+            "id": trigger_id,
+            "workspace_id": workspace_id,
+            "kind": kind,
+            "dedup_key": dedup_key,
+            "payload": json.dumps(payload, sort_keys=True, default=str),
+            "status": "pending",
+            "created_at": now,
+        },
     )
-    return trigger_id, False
+    if inserted:
+        return trigger_id, False
+    taken = conn.execute(select(triggers.c.id).where(triggers.c.dedup_key == dedup_key)).one()
+    return str(taken.id), True
 
 
 def claim_trigger(conn: Connection, now: datetime, lease: timedelta) -> TriggerRow | None:
@@ -323,32 +346,50 @@ def _run(row: Any, job_rows: tuple[Job, ...] = ()) -> Run:
     )
 
 
+def _with_jobs(conn: Connection, rows: Sequence[Any]) -> list[Run]:
+    """Runs with their chains of jobs, in one query whatever the number of runs."""
+    chains: dict[str, list[Job]] = {row.id: [] for row in rows}
+    if chains:
+        chain = select(jobs).where(jobs.c.run_id.in_(list(chains)))
+        for job in conn.execute(chain.order_by(jobs.c.created_at, jobs.c.id)):
+            chains[job.run_id].append(_job(job))
+    return [_run(row, tuple(chains[row.id])) for row in rows]
+
+
 def get_run(conn: Connection, run_id: str, workspace_id: str | None = None) -> Run | None:
     stmt = select(runs).where(runs.c.id == run_id)
     if workspace_id is not None:
         stmt = stmt.where(runs.c.workspace_id == workspace_id)
-    row = conn.execute(stmt).first()
-    if row is None:
-        return None
-    chain = conn.execute(
-        select(jobs).where(jobs.c.run_id == run_id).order_by(jobs.c.created_at, jobs.c.id)
-    )
-    return _run(row, tuple(_job(j) for j in chain))
+    found = _with_jobs(conn, conn.execute(stmt).all())
+    return found[0] if found else None
 
 
 def list_runs(conn: Connection, workspace_id: str, *, limit: int = 20) -> list[Run]:
-    rows = conn.execute(
+    """The newest runs, newest first, with their jobs."""
+    newest = (
         select(runs)
         .where(runs.c.workspace_id == workspace_id)
         .order_by(runs.c.created_at.desc(), runs.c.id.desc())
         .limit(limit)
-    ).all()
-    found = []
-    for row in rows:
-        run = get_run(conn, row.id)
-        if run is not None:
-            found.append(run)
-    return found
+    )
+    return _with_jobs(conn, conn.execute(newest).all())
+
+
+def get_trigger(conn: Connection, workspace_id: str, trigger_id: str) -> dict[str, Any] | None:
+    """A trigger's state and the runs it started."""
+    row = conn.execute(
+        select(triggers).where(triggers.c.id == trigger_id, triggers.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        return None
+    run_ids = [r.id for r in conn.execute(select(runs.c.id).where(runs.c.trigger_id == trigger_id))]
+    return {
+        "trigger_id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "error": row.error,
+        "run_ids": run_ids,
+    }
 
 
 def settle_run(conn: Connection, run_id: str, now: datetime) -> str:
@@ -416,29 +457,30 @@ def enqueue_job(
     status: str = "queued",
 ) -> str | None:
     """Queue a stage; ``None`` when its idempotency key was already used."""
-    if conn.execute(select(jobs.c.id).where(jobs.c.idempotency_key == idempotency_key)).first():
-        return None
     job_id = ids.new_id("job")
-    conn.execute(
-        insert(jobs).values(
-            id=job_id,
-            workspace_id=workspace_id,
-            run_id=run_id,
-            pipeline=pipeline,
-            stage=stage,
-            idempotency_key=idempotency_key,
-            context=json.dumps(context, sort_keys=True, default=str),
-            revision=revision,
-            status=status,
-            attempts=0,
-            max_attempts=max_attempts,
-            timeout_seconds=timeout_seconds,
-            next_attempt_at=now,
-            created_at=now,
-            finished_at=now if status in TERMINAL else None,
-        )
+    inserted = _insert_once(
+        conn,
+        jobs,
+        "idempotency_key",
+        {
+            "id": job_id,
+            "workspace_id": workspace_id,
+            "run_id": run_id,
+            "pipeline": pipeline,
+            "stage": stage,
+            "idempotency_key": idempotency_key,
+            "context": json.dumps(context, sort_keys=True, default=str),
+            "revision": revision,
+            "status": status,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "timeout_seconds": timeout_seconds,
+            "next_attempt_at": now,
+            "created_at": now,
+            "finished_at": now if status in TERMINAL else None,
+        },
     )
-    return job_id
+    return job_id if inserted else None
 
 
 def get_job(conn: Connection, job_id: str) -> Job | None:

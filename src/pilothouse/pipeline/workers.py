@@ -29,7 +29,7 @@ from sqlalchemy import select
 from pilothouse.core import ids
 from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
-from pilothouse.pipeline import health, store
+from pilothouse.pipeline import config, health, store
 from pilothouse.pipeline.planning import Planner
 from pilothouse.pipeline.repos import RepoCache
 from pilothouse.pipeline.running import Runner
@@ -41,6 +41,7 @@ from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 TRIGGER_MAX_ATTEMPTS = 5
+HEALTH_EVERY_SECONDS = 15.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -90,6 +91,8 @@ class Workers:
         self.started_at = service.clock.now()
         self._alerts: set[tuple[str, str, str]] = set()
         self._polled: dict[str, datetime] = {}
+        self._fired: dict[tuple[str, str], str] = {}  # (workspace, stage) -> last slot submitted
+        self._health_checked: dict[str, datetime] = {}
         self._subscription: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -217,42 +220,43 @@ class Workers:
 
     def _watch_repo(self, repo: store.Repo) -> None:
         mirror = self.repos.mirror(repo)
-        tip = mirror.resolve(repo.branch)
-        pipeline = self.repos.pipeline_at(repo, tip)
-        self._status_files(
-            repo,
-            {
-                t.path
-                for _, t in pipeline.stages_for("file_change")
-                if isinstance(t, FileChangeTrigger)
-            },
-        )
+        pipeline = self.repos.pipeline_at(repo, mirror.resolve(repo.branch))
+        watched = {
+            t.path
+            for _, t in pipeline.stages_for("file_change")
+            if isinstance(t, FileChangeTrigger)
+        }
+        self._status_files(repo, watched)
         now = self.service.clock.now()
         for stage, trigger in pipeline.stages_for("schedule"):
             assert isinstance(trigger, ScheduleTrigger)
             slot = last_fire(trigger, now)
             key = f"schedule:{repo.workspace_id}:{stage.name}:{slot.isoformat()}"
-            if now >= slot + timedelta(seconds=jitter(trigger, key)):
+            due = now >= slot + timedelta(seconds=jitter(trigger, key))
+            if due and self._fired.get((repo.workspace_id, stage.name)) != key:
                 self._submit(repo, "schedule", key, {"stage": stage.name, "slot": slot.isoformat()})
-            period = trigger.interval_seconds or 60.0
-            self._alert(
-                repo,
-                health.silent(
-                    self._recent(repo, stage.name), stage.name, period, now, self.started_at
-                ),
-                stage.name,
-                "silent",
-            )
+                self._fired[(repo.workspace_id, stage.name)] = key  # the inbox dedups replicas
         for _, trigger in pipeline.stages_for("git.poll"):
             assert isinstance(trigger, GitPollTrigger)
             self._poll(repo, trigger, now)
+        checked = self._health_checked.get(repo.workspace_id)
+        if checked is None or (now - checked).total_seconds() >= HEALTH_EVERY_SECONDS:
+            self._health_checked[repo.workspace_id] = now
+            self._health(repo, pipeline, now)
+
+    def _health(self, repo: store.Repo, pipeline: config.Pipeline, now: datetime) -> None:
+        """Silent scheduled agents and failing agents (a few queries, so not every tick)."""
+        settings = self.settings.pipeline
+        schedules = {s.name: t for s, t in pipeline.stages_for("schedule")}
         for stage in pipeline.agents.values():
-            p = self.settings.pipeline
+            recent = self._recent(repo, stage.name)
+            trigger = schedules.get(stage.name)
+            if isinstance(trigger, ScheduleTrigger):
+                period = trigger.interval_seconds or 60.0
+                quiet = health.silent(recent, stage.name, period, now, self.started_at)
+                self._alert(repo, quiet, stage.name, "silent")
             found = health.failing(
-                self._recent(repo, stage.name),
-                stage.name,
-                p.failure_rate_threshold,
-                p.failure_window,
+                recent, stage.name, settings.failure_rate_threshold, settings.failure_window
             )
             self._alert(repo, found, stage.name, "failing")
 

@@ -90,6 +90,7 @@ from pilothouse.integrations.git.models import (
     zero_sha,
 )
 from pilothouse.integrations.git.protocol import GitRepository
+from pilothouse.integrations.git.remotes import kind_of
 
 __all__ = [
     "CODES",
@@ -107,5 +108,6 @@ __all__ = [
     "NotFound",
     "RefUpdate",
     "Unreachable",
+    "kind_of",
     "zero_sha",
 ]

@@ -72,6 +72,17 @@ class RemoteSpec:
     kind: RemoteKind
 
 
+def kind_of(url: str) -> RemoteKind:
+    """What kind of remote ``url`` names, by its spelling alone (no file system, no checks)."""
+    url = url.strip()
+    match = _SCHEME.match(url)
+    if match:
+        scheme = match.group(1).lower()
+        kinds: dict[str, RemoteKind] = {"file": "file", "https": "https", "http": "http"}
+        return kinds.get(scheme, "ssh")
+    return "ssh" if _SCP_LIKE.match(url) else "local"
+
+
 def parse(url: str, *, token: str | None = None) -> RemoteSpec:
     """Classify and check a remote URL; a local path becomes absolute.
 

@@ -99,7 +99,7 @@ class AddArgs(Arguments):
     )
     full_name: str | None = Field(
         None,
-        pattern=r"^[\w.-]+/[\w.-]+$",
+        pattern=store.FULL_NAME.pattern,
         max_length=255,
         description="owner/name on GitHub, for commit statuses.",
     )

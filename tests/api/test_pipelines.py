@@ -54,3 +54,14 @@ def test_rest_validates_offline_and_refuses_local_repositories(tmp_path: Path):
         assert short.status_code == 422
         anonymous = httpx.get(f"{s.url}{P}/pipeline/runs")
         assert anonymous.status_code == 401
+
+
+def test_every_code_of_the_new_domains_has_its_own_status():
+    from pilothouse.api.errors import STATUS
+    from pilothouse.integrations.git import errors as git_errors
+    from pilothouse.integrations.github import errors as github_errors
+    from pilothouse.integrations.registry import errors as registry_errors
+    from pilothouse.pipeline import errors as pipeline_errors
+
+    for module in (git_errors, github_errors, registry_errors, pipeline_errors):
+        assert set(module.CODES) <= set(STATUS), module.__name__

@@ -47,6 +47,16 @@ STATUS: dict[str, int] = {
     "git_unreachable": 422,  # the URL given does not answer: bad input, not our outage
     "git_auth_failed": 422,
     "github_unavailable": 502,
+    "github_unauthorized": 502,  # our token, not the caller's: the upstream refused us
+    "github_forbidden": 502,
+    "github_not_found": 502,
+    "github_invalid": 502,
+    "github_rate_limited": 503,
+    "git_error": 502,
+    "pipeline_error": 422,
+    "invalid_image": 422,
+    "invalid_settings": 500,
+    "invalid_policies": 422,
 }
 
 HTTP_CODES: dict[int, str] = {

@@ -57,8 +57,10 @@ class Trigger(_Body):
 @router.post("/webhooks/github/{workspace}")
 async def github_webhook(workspace: str, request: Request, pipelines: PipelinesDep) -> Any:
     """Receive a GitHub delivery: ``ping``, ``push``, ``pull_request``."""
-    body = await request.body()
     headers = request.headers
+    if not headers.get(github.SIGNATURE_HEADER):  # refuse before reading up to 25 MB
+        raise github.InvalidSignature(f"missing {github.SIGNATURE_HEADER} header")
+    body = await request.body()
     return await anyio.to_thread.run_sync(
         lambda: pipelines.receive_github(
             workspace,

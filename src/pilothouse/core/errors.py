@@ -19,6 +19,8 @@ class PilothouseError(Exception):
     """An expected failure with a stable ``code`` and a one-line ``message``."""
 
     code: str = "error"
+    retryable: bool = False
+    """Whether the same call may succeed later (an outage, a rate limit), not bad input."""
 
     def __init__(
         self, message: str, *, code: str | None = None, details: Mapping[str, Any] | None = None

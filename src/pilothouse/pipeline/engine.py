@@ -32,7 +32,6 @@ from pilothouse.workspace.models import Actor
 from pilothouse.workspace.roles import Interface, Permission
 from pilothouse.workspace.service import WorkspaceService
 
-PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 MAX_LOG_BYTES = 1024 * 1024
 
 
@@ -90,6 +89,7 @@ class Pipelines:
     def stop(self) -> None:
         if self._workers is not None:
             self._workers.stop()
+        self.runner.reporter.close()
 
     # -- repositories -----------------------------------------------------------------
 
@@ -188,28 +188,32 @@ class Pipelines:
         signature: str | None,
         body: bytes,
     ) -> dict[str, Any]:
-        """Verify, deduplicate and queue one delivery; cheap enough to answer at once."""
-        admin = self.identities.admin
-        try:
-            repo = self.get_repo(admin, workspace)
-        except NotFound:
-            health.webhook("unknown_workspace")
-            raise
-        try:
-            github.verify_signature(repo.webhook_secret, body, signature)
-        except github.InvalidSignature:
-            health.webhook("bad_signature")
-            raise
+        """Verify, deduplicate and queue one delivery; cheap enough to answer at once.
+
+        An unknown workspace, one without a repository and a wrong signature all get the
+        same ``invalid_signature``: the endpoint does not tell strangers which exist.
+        """
         if not event:
             raise InvalidArgument("missing X-GitHub-Event header")
         if not delivery or len(delivery) > 200:
             raise InvalidArgument("missing or invalid X-GitHub-Delivery header")
+        try:
+            repo = self.get_repo(self.identities.admin, workspace)
+            github.verify_signature(repo.webhook_secret, body, signature)
+        except (NotFound, github.InvalidSignature):
+            health.webhook("bad_signature")
+            raise github.InvalidSignature(
+                "the signature does not match this workspace's webhook secret"
+            ) from None
         parsed = github.parse_event(event, body)
         if isinstance(parsed, github.PingEvent):
             health.webhook("ping")
             return {"ok": True, "event": "ping"}
         payload: dict[str, Any]
         if isinstance(parsed, github.PushEvent):
+            if parsed.deleted or github.branch_of(parsed.ref) is None:
+                health.webhook("ignored")  # tags and deleted branches start nothing
+                return {"ok": True, "ignored": True, "reason": f"ref {parsed.ref}"}
             kind = "github.push"
             payload = {
                 "delivery": delivery,
@@ -223,10 +227,7 @@ class Pipelines:
                 "changed_files": github.push_changed_paths(parsed),
             }
         elif isinstance(parsed, github.PullRequestEvent):
-            if parsed.action not in PR_ACTIONS:
-                health.webhook("ignored")
-                return {"ok": True, "ignored": True, "reason": f"action {parsed.action}"}
-            kind = "github.pull_request"
+            kind = "github.pull_request"  # which actions start what is the pipeline's to say
             pr = parsed.pull_request
             payload = {
                 "delivery": delivery,
@@ -316,13 +317,14 @@ class Pipelines:
         self.run(actor, workspace, run_id)
         with self.service.workspace_unit(actor, workspace, Permission.WRITE) as (unit, ws):
             touched = store.cancel(unit.conn, ws.id, run_id, unit.now)
-            unit.record(
-                ws.id,
-                action="pipeline.cancel",
-                target=run_id,
-                event="pipeline.run_cancelled",
-                data={"run_id": run_id, "jobs": touched},
-            )
+            if touched:  # a run already over has nothing to cancel, nothing to record
+                unit.record(
+                    ws.id,
+                    action="pipeline.cancel",
+                    target=run_id,
+                    event="pipeline.run_cancelled",
+                    data={"run_id": run_id, "jobs": touched},
+                )
         return self.run(actor, workspace, run_id)
 
     def approve(self, actor: Actor, workspace: str, run_id: str, stage: str) -> store.Run:

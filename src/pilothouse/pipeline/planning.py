@@ -68,12 +68,15 @@ class Planner:
                 int(payload["version"]),
             )
             return "done" if queued else "ignored"
+        if kind in {"github.push", "git.poll"} and (
+            payload.get("deleted") or not payload.get("branch")
+        ):
+            return "ignored"  # before any network: tags and deleted branches start nothing
         mirror = self.repos.mirror(repo)
-        mirror.fetch()
+        if kind != "git.poll":  # the poller fetched just before it queued this
+            mirror.fetch()
         changed: list[str] = []
         if kind in {"github.push", "git.poll"}:
-            if payload.get("deleted") or not payload.get("branch"):
-                return "ignored"
             revision = str(payload["after"])
             changed = list(payload.get("changed_files") or [])
             if not changed:

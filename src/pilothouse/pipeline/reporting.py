@@ -11,6 +11,7 @@ logged and counted, never raised.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Literal
 
 from pilothouse.core.errors import PilothouseError
@@ -46,8 +47,29 @@ def comment_body(job: store.Job, outcome: Outcome) -> str:
 
 
 class GitHubReporter:
+    """One client per token, kept: a TLS connection to GitHub is worth reusing."""
+
+    TIMEOUT_SECONDS = 5.0  # the job's lease is not renewed while this runs
+
     def __init__(self, settings: Settings) -> None:
         self.base_url = settings.pipeline.github_api_url
+        self._clients: dict[str, GitHubClient] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, token: str) -> GitHubClient:
+        with self._lock:
+            client = self._clients.get(token)
+            if client is None:
+                client = self._clients[token] = GitHubClient(
+                    token, base_url=self.base_url, timeout=self.TIMEOUT_SECONDS, get_attempts=2
+                )
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     def report(self, repo: store.Repo, job: store.Job, outcome: Outcome) -> None:
         trigger = job.context.get("trigger", {})
@@ -56,23 +78,23 @@ class GitHubReporter:
         if not repo.full_name or not job.revision:
             return
         state = STATES.get(outcome.status, "error")
+        client = self._client(repo.token)
         try:
-            with GitHubClient(repo.token, base_url=self.base_url) as client:
-                client.create_status(
+            client.create_status(
+                repo.full_name,
+                job.revision,
+                state=state,
+                context=outcome.status_context or f"pilothouse/{job.stage}",
+                description=outcome.summary or outcome.status,
+            )
+            number = trigger.get("number")
+            if number is not None:
+                client.upsert_comment(
                     repo.full_name,
-                    job.revision,
-                    state=state,
-                    context=outcome.status_context or f"pilothouse/{job.stage}",
-                    description=outcome.summary or outcome.status,
+                    int(number),
+                    key=f"stage:{job.stage}",
+                    body=outcome.comment or comment_body(job, outcome),
                 )
-                number = trigger.get("number")
-                if number is not None:
-                    client.upsert_comment(
-                        repo.full_name,
-                        int(number),
-                        key=f"stage:{job.stage}",
-                        body=outcome.comment or comment_body(job, outcome),
-                    )
-        except PilothouseError as e:
+        except (PilothouseError, ValueError) as e:  # ValueError: a malformed owner/name
             health.report_failed()
             log.warning("reporting %s to GitHub failed: %s", job.stage, e)

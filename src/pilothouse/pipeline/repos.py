@@ -18,7 +18,7 @@ from pathlib import Path
 from pilothouse.integrations.git import Mirror, kind_of
 from pilothouse.integrations.git.errors import NotFound as GitNotFound
 from pilothouse.pipeline import config
-from pilothouse.pipeline.errors import NoPipeline
+from pilothouse.pipeline.errors import NoPipeline, PipelineError
 from pilothouse.pipeline.store import Repo
 
 PIPELINE_FILE = "pilothouse.yaml"
@@ -35,7 +35,9 @@ class RepoCache:
     def __init__(self, cache_dir: Path, *, max_pipelines: int = 256) -> None:
         self.cache_dir = cache_dir
         self._mirrors: dict[str, tuple[tuple[str, str | None], Mirror]] = {}
-        self._pipelines: OrderedDict[tuple[str, str], config.Pipeline] = OrderedDict()
+        self._pipelines: OrderedDict[tuple[str, str], config.Pipeline | PipelineError] = (
+            OrderedDict()
+        )
         self._max = max_pipelines
         self._lock = threading.Lock()
 
@@ -87,28 +89,40 @@ class RepoCache:
             )
 
     def pipeline_at(self, repo: Repo, revision: str) -> config.Pipeline:
-        """The pipeline at ``revision`` (a commit sha); raises ``no_pipeline``."""
+        """The pipeline at ``revision`` (a commit sha); raises ``no_pipeline``/``invalid_pipeline``.
+
+        A commit never changes, so the answer — a pipeline or the error — is kept: the
+        watcher asks about the branch tip every second.
+        """
         key = (repo.workspace_id, revision)
         with self._lock:
             cached = self._pipelines.get(key)
             if cached is not None:
                 self._pipelines.move_to_end(key)
-                return cached
+        if cached is None:
+            cached = self._load(repo, revision)
+            with self._lock:
+                self._pipelines[key] = cached
+                while len(self._pipelines) > self._max:
+                    self._pipelines.popitem(last=False)
+        if isinstance(cached, PipelineError):
+            raise cached.with_traceback(None)
+        return cached
+
+    def _load(self, repo: Repo, revision: str) -> config.Pipeline | PipelineError:
         mirror = self.mirror(repo)
         try:
             mirror.resolve(revision)
         except GitNotFound:  # pushed after this process last fetched: fetch once, then decide
-            mirror.fetch()
+            mirror.fetch()  # still missing afterwards: git_not_found, not kept
         try:
             text = mirror.read_file(revision, PIPELINE_FILE)
         except GitNotFound:
-            raise NoPipeline(
+            return NoPipeline(
                 f"{PIPELINE_FILE} is not in the repository at {revision[:12]}",
                 details={"revision": revision},
-            ) from None
-        parsed = config.load_pipeline(text.decode("utf-8", "replace"), source=PIPELINE_FILE)
-        with self._lock:
-            self._pipelines[key] = parsed
-            while len(self._pipelines) > self._max:
-                self._pipelines.popitem(last=False)
-        return parsed
+            )
+        try:
+            return config.load_pipeline(text.decode("utf-8", "replace"), source=PIPELINE_FILE)
+        except PipelineError as e:
+            return e

@@ -47,7 +47,7 @@ from pilothouse.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 LOCK_TTL_SECONDS = 60
-TEMPORARY = frozenset({"git_unreachable", "github_unavailable", "lock_held"})
+BUSY = "lock_held"  # a lock another run holds: worth waiting for, like an outage
 
 
 def status_document(
@@ -76,7 +76,7 @@ def status_document(
 
 
 def _temporary(error: PilothouseError) -> bool:
-    return bool(getattr(error, "retryable", False)) or error.code in TEMPORARY
+    return error.retryable or error.code == BUSY
 
 
 class Runner:

@@ -181,11 +181,7 @@ class Workers:
             outcome = self.planner.process(trigger)
             error = None
         except PilothouseError as e:
-            retryable = bool(getattr(e, "retryable", False)) or e.code in {
-                "git_unreachable",
-                "github_unavailable",
-            }
-            if retryable and trigger.attempts < TRIGGER_MAX_ATTEMPTS:
+            if e.retryable and trigger.attempts < TRIGGER_MAX_ATTEMPTS:
                 delay = self.settings.pipeline.retry_base_seconds * 2 ** (trigger.attempts - 1)
                 with database.begin_write(self.service.engine) as conn:
                     store.retry_trigger(conn, trigger.id, e.message, now + timedelta(seconds=delay))

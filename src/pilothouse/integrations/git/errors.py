@@ -37,7 +37,6 @@ class GitError(PilothouseError):
     """Root of the git integration's errors; raised itself only for the unexpected."""
 
     code = "git_error"
-    retryable: bool = False
 
 
 class Unreachable(GitError):

@@ -48,7 +48,6 @@ class GitHubError(PilothouseError):
     """Root of the GitHub integration's errors."""
 
     code = "github_error"
-    retryable: bool = False
     """Whether the same call may succeed if repeated later, unchanged."""
 
 

@@ -108,6 +108,10 @@ def parse_event(event_name: str, body: bytes) -> events.Event:
         return events.UnsupportedEvent(event=event_name)
     try:
         data: Any = json.loads(body)
+    except RecursionError:
+        raise errors.InvalidPayload(
+            f"{event_name} payload is nested too deeply", details={"event": event_name}
+        ) from None
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
         where = ""
         if isinstance(e, json.JSONDecodeError):

@@ -100,12 +100,7 @@ def get_repo(workspace: str, pipelines: PipelinesDep, actor: ActorDep) -> dict[s
 @router.post(f"{API}/pipeline/validate")
 def validate(body: Validate, actor: ActorDep) -> dict[str, Any]:
     """Check a ``pilothouse.yaml`` text offline: problems and warnings with line:column."""
-    report = config.check_pipeline(body.text)
-    return {
-        "ok": report.ok,
-        "problems": [p.__dict__ for p in report.problems],
-        "warnings": [p.__dict__ for p in report.warnings],
-    }
+    return config.check_pipeline(body.text).to_dict()
 
 
 @router.get(f"{API}/workspaces/{{workspace}}/pipeline")

@@ -15,10 +15,13 @@ import typer
 from pilothouse.cli.session import (
     ApiKeyOpt,
     HomeOpt,
+    LogLevel,
+    LogLevelOpt,
     Output,
     OutputOpt,
     WsArg,
     emit,
+    open_service,
     pairs,
     session,
     settings_for,
@@ -28,7 +31,6 @@ from pilothouse.cli.session import (
 from pilothouse.pipeline import config, health, store
 from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.errors import InvalidArgument
-from pilothouse.workspace.service import WorkspaceService
 
 repo_app = typer.Typer(help="The GitOps repository of a workspace.", no_args_is_help=True)
 pipeline_app = typer.Typer(
@@ -48,10 +50,10 @@ def _runs_table(runs: list[store.Run]) -> None:
                 (r.revision or "")[:12],
                 r.status,
                 " → ".join(f"{j.stage}:{j.status}" for j in r.jobs),
-                r.as_dict()["created_at"],
-                r.as_dict()["finished_at"],
+                d["created_at"],
+                d["finished_at"],
             ]
-            for r in runs
+            for r, d in ((r, r.as_dict()) for r in runs)
         ],
     )
 
@@ -81,7 +83,7 @@ def repo_add(
 ) -> None:
     """Register (or replace) the workspace's repository; clones a mirror to check it."""
     with session(home, api_key, output) as s:
-        repo, secret = Pipelines(s.service, s.service.settings).add_repo(
+        repo, secret = s.pipelines.add_repo(
             s.actor,
             workspace,
             url,
@@ -113,7 +115,7 @@ def repo_show(
 ) -> None:
     """The registered repository (never its token or secret)."""
     with session(home, api_key, output) as s:
-        data = Pipelines(s.service, s.service.settings).get_repo(s.actor, workspace).public()
+        data = s.pipelines.get_repo(s.actor, workspace).public()
         emit(output, data, lambda: pairs(data))
 
 
@@ -129,9 +131,11 @@ def repo_log(
 ) -> None:
     """Recent commits of the repository."""
     with session(home, api_key, output) as s:
-        engine = Pipelines(s.service, s.service.settings)
+        engine = s.pipelines
         repo = engine.get_repo(s.actor, workspace)
-        mirror = engine.mirror(s.actor, workspace, fetch=fetch)
+        mirror = engine.repos.mirror(repo)
+        if fetch:
+            mirror.fetch()
         commits = mirror.log(revision or repo.branch, limit=limit)
         data = [
             {"sha": c.sha, "author": c.author_name, "email": c.author_email, "summary": c.summary}
@@ -165,11 +169,7 @@ def pipeline_validate(
         except (OSError, UnicodeDecodeError) as e:
             raise InvalidArgument(f"cannot read {path}: {e}") from None
     report = config.check_pipeline(text, source=source)
-    data = {
-        "ok": report.ok,
-        "problems": [p.__dict__ for p in report.problems],
-        "warnings": [p.__dict__ for p in report.warnings],
-    }
+    data = report.to_dict()
 
     def render() -> None:
         for line in report.lines():
@@ -195,7 +195,7 @@ def pipeline_show(
 ) -> None:
     """The pipeline read from the repository at REVISION."""
     with session(home, api_key, output) as s:
-        data = Pipelines(s.service, s.service.settings).show(s.actor, workspace, revision)
+        data = s.pipelines.show(s.actor, workspace, revision)
 
         def render() -> None:
             stdout.print(f"{data['name']} at {data['revision'][:12]}", highlight=False)
@@ -228,9 +228,7 @@ def pipeline_trigger(
 ) -> None:
     """Queue a manual run of one stage; a running `serve` or `worker` picks it up."""
     with session(home, api_key, output) as s:
-        data = Pipelines(s.service, s.service.settings).trigger(
-            s.actor, workspace, stage, revision=revision
-        )
+        data = s.pipelines.trigger(s.actor, workspace, stage, revision=revision)
         emit(output, data, lambda: pairs(data))
 
 
@@ -244,7 +242,7 @@ def pipeline_runs(
 ) -> None:
     """Recent runs, newest first, with each stage's status."""
     with session(home, api_key, output) as s:
-        found = Pipelines(s.service, s.service.settings).runs(s.actor, workspace, limit=limit)
+        found = s.pipelines.runs(s.actor, workspace, limit=limit)
         emit(output, [r.as_dict() for r in found], lambda: _runs_table(found))
 
 
@@ -258,7 +256,7 @@ def pipeline_run(
 ) -> None:
     """One run and its stages."""
     with session(home, api_key, output) as s:
-        run = Pipelines(s.service, s.service.settings).run(s.actor, workspace, run_id)
+        run = s.pipelines.run(s.actor, workspace, run_id)
 
         def render() -> None:
             _runs_table([run])
@@ -281,9 +279,7 @@ def pipeline_logs(
 ) -> None:
     """Captured stdout/stderr of a run's stages."""
     with session(home, api_key, Output.TEXT) as s:
-        sys.stdout.write(
-            Pipelines(s.service, s.service.settings).logs(s.actor, workspace, run_id, stage)
-        )
+        sys.stdout.write(s.pipelines.logs(s.actor, workspace, run_id, stage))
 
 
 @pipeline_app.command("cancel")
@@ -296,7 +292,7 @@ def pipeline_cancel(
 ) -> None:
     """Cancel a run: queued stages end, running ones are stopped."""
     with session(home, api_key, output) as s:
-        run = Pipelines(s.service, s.service.settings).cancel(s.actor, workspace, run_id)
+        run = s.pipelines.cancel(s.actor, workspace, run_id)
         emit(output, run.as_dict(), lambda: _runs_table([run]))
 
 
@@ -311,7 +307,7 @@ def pipeline_approve(
 ) -> None:
     """Let a stage declared `approval: required` run (workspace admins)."""
     with session(home, api_key, output) as s:
-        run = Pipelines(s.service, s.service.settings).approve(s.actor, workspace, run_id, stage)
+        run = s.pipelines.approve(s.actor, workspace, run_id, stage)
         emit(output, run.as_dict(), lambda: _runs_table([run]))
 
 
@@ -323,9 +319,7 @@ def agents(
 ) -> None:
     """Agent health: invocations, successes, failures, mean duration, last run."""
     with session(home, api_key, output) as s:
-        rows: list[dict[str, Any]] = Pipelines(s.service, s.service.settings).agents(
-            s.actor, workspace
-        )
+        rows: list[dict[str, Any]] = s.pipelines.agents(s.actor, workspace)
         emit(
             output,
             rows,
@@ -350,8 +344,10 @@ def agents(
 
 def worker(
     home: HomeOpt = None,
-    workers: Annotated[int | None, typer.Option(help="Jobs at once (default 2).")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int | None, typer.Option(min=0, max=64, help="Jobs at once (default 2).")
+    ] = None,
+    log_level: LogLevelOpt = LogLevel.INFO,
     drain: Annotated[
         bool,
         typer.Option(help="Run what is queued now (and what it triggers), then exit."),
@@ -363,9 +359,8 @@ def worker(
 ) -> None:
     """Run pipeline workers standalone against the store (beside or instead of `serve`)."""
     settings = settings_for(home)
-    logging.basicConfig(stream=sys.stderr, level=log_level.upper(), format="%(message)s")
-    service = WorkspaceService(settings)
-    service.local_actor()  # refuses an uninitialised home with a clear error
+    logging.basicConfig(stream=sys.stderr, level=log_level.value.upper(), format="%(message)s")
+    service = open_service(settings)
     engine = Pipelines(service, settings, workers=workers)
     if drain:
         try:

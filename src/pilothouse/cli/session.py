@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +25,9 @@ from pilothouse.workspace.errors import NotFound
 from pilothouse.workspace.models import Actor
 from pilothouse.workspace.roles import Interface
 from pilothouse.workspace.service import WorkspaceService
+
+if TYPE_CHECKING:
+    from pilothouse.pipeline.engine import Pipelines
 
 stdout = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -63,6 +67,13 @@ class Session:
     actor: Actor
     output: Output
 
+    @cached_property
+    def pipelines(self) -> Pipelines:
+        """The pipeline engine on this home (no workers: commands only queue and read)."""
+        from pilothouse.pipeline.engine import Pipelines  # pygit2 and friends, when needed
+
+        return Pipelines(self.service, self.service.settings)
+
 
 def settings_for(home: Path | None) -> Settings:
     settings = Settings()
@@ -71,13 +82,33 @@ def settings_for(home: Path | None) -> Settings:
     return settings
 
 
-@contextmanager
-def session(home: Path | None, api_key: str | None, output: Output) -> Iterator[Session]:
-    """Open the service on the home and resolve who is acting."""
-    settings = settings_for(home)
+def open_service(settings: Settings) -> WorkspaceService:
+    """The service on an initialised home; a mistyped --home is refused, not created."""
     if not (settings.home / "pilothouse.db").exists() and settings.database.url is None:
         raise NotFound(f"no Pilothouse home at {settings.home}; run `pilothouse init` first")
     service = WorkspaceService(settings)
+    try:
+        service.local_actor()
+    except NotFound:
+        service.close()
+        raise
+    return service
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+LogLevelOpt = Annotated[LogLevel, typer.Option(help="How much to log on stderr.")]
+
+
+@contextmanager
+def session(home: Path | None, api_key: str | None, output: Output) -> Iterator[Session]:
+    """Open the service on the home and resolve who is acting."""
+    service = open_service(settings_for(home))
     try:
         if api_key:
             actor = service.authenticate(api_key, Interface.CLI)

@@ -61,7 +61,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pilothouse.core.settings import ServerSettings
 from pilothouse.mcp import identity
 from pilothouse.mcp.server import build_server
-from pilothouse.pipeline.engine import Pipelines
 from pilothouse.workspace.models import Actor
 from pilothouse.workspace.service import WorkspaceService
 
@@ -294,15 +293,12 @@ def run_stdio(
     actor: Actor | identity.Resolver,
     *,
     default_workspace: str | None = None,
-    pipelines: Pipelines | None = None,
 ) -> None:
     """Serve MCP on stdin/stdout as ``actor`` (or as a resolver decides per call) until EOF.
 
-    Without ``pipelines`` the server builds an idle engine: its triggers are queued for
-    the workers of ``pilothouse serve`` (or ``worker``) on the same home.
+    The server's pipeline engine is idle: triggers are queued for the workers of
+    ``pilothouse serve`` (or ``worker``) on the same home.
     """
     resolve = identity.fixed_resolver(actor) if isinstance(actor, Actor) else actor
-    server = build_server(
-        service, resolve, default_workspace=default_workspace, pipelines=pipelines
-    )
+    server = build_server(service, resolve, default_workspace=default_workspace)
     anyio.run(server.run_stdio_async)

@@ -20,7 +20,8 @@ The result is frozen dataclasses that the engine reads without revalidating.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -144,6 +145,14 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{ok, problems, warnings}`` with line and column, as every interface answers."""
+        return {
+            "ok": self.ok,
+            "problems": [asdict(p) for p in self.problems],
+            "warnings": [asdict(p) for p in self.warnings],
+        }
 
     def lines(self) -> list[str]:
         """Problems, then warnings, as ``source:line:column: path: message`` lines."""

@@ -17,9 +17,9 @@ from pilothouse.core import ids
 from pilothouse.core.errors import PilothouseError
 from pilothouse.core.settings import Settings
 from pilothouse.integrations import github
-from pilothouse.integrations.git import Mirror, kind_of
+from pilothouse.integrations.git import kind_of
 from pilothouse.integrations.git.errors import NotFound as GitNotFound
-from pilothouse.pipeline import config, health, store
+from pilothouse.pipeline import config, fields, health, store
 from pilothouse.pipeline.identities import Identities
 from pilothouse.pipeline.planning import Planner
 from pilothouse.pipeline.reporting import GitHubReporter
@@ -43,7 +43,6 @@ class Pipelines:
         service: WorkspaceService,
         settings: Settings,
         *,
-        server_url: str | None = None,
         workers: int | None = None,
     ) -> None:
         self.service = service
@@ -51,11 +50,7 @@ class Pipelines:
         self.repos = RepoCache(settings.repo_cache_dir)
         self.identities = Identities(service)
         self.planner = Planner(service, self.repos, settings)
-        url = (
-            server_url
-            or settings.server.public_url
-            or (f"http://{settings.server.host}:{settings.server.port}")
-        )
+        url = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
         self.runner = Runner(
             service,
             settings,
@@ -171,12 +166,6 @@ class Pipelines:
             )
         return repo
 
-    def mirror(self, actor: Actor, workspace: str, *, fetch: bool = False) -> Mirror:
-        mirror = self.repos.mirror(self.get_repo(actor, workspace))
-        if fetch:
-            mirror.fetch()
-        return mirror
-
     # -- GitHub -----------------------------------------------------------------------
 
     def receive_github(
@@ -271,6 +260,8 @@ class Pipelines:
         self, actor: Actor, workspace: str, stage: str, *, revision: str | None = None
     ) -> dict[str, Any]:
         """Queue a manual run of one stage; returns the trigger id."""
+        if not isinstance(stage, str) or not fields.AGENT_NAME.fullmatch(stage):
+            raise InvalidArgument(f"{stage!r} is not an agent name", details={"stage": stage})
         with self.service.workspace_unit(actor, workspace, Permission.WRITE) as (unit, ws):
             if store.get_repo(unit.conn, ws.id) is None:
                 raise NotFound(f"workspace {workspace} has no repository")

@@ -152,13 +152,13 @@ def add(call: Call, args: AddArgs) -> Reply:
         token=args.token,
         full_name=args.full_name,
     )
-    return {**_repo_reply(found), "webhook_secret": secret}
+    return {**found.public(), "webhook_secret": secret}
 
 
 @repo.action("info", WorkspaceArgs, read_only=True)
 def info(call: Call, args: WorkspaceArgs) -> Reply:
     """URL, branch, GitHub name and webhook path of the registered repository."""
-    return _repo_reply(_registered(call, args.workspace))
+    return _registered(call, args.workspace).public()
 
 
 @repo.action("files", FilesArgs, read_only=True)
@@ -303,12 +303,7 @@ def show(call: Call, args: ShowArgs) -> Reply:
 def validate(_call: Call, args: ValidateArgs) -> Reply:
     """Check a pilothouse.yaml text offline: problems and warnings with line and column."""
     report = config.check_pipeline(args.text)
-    return {
-        "ok": report.ok,
-        "problems": [asdict(p) for p in report.problems],
-        "warnings": [asdict(p) for p in report.warnings],
-        "lines": report.lines(),
-    }
+    return {**report.to_dict(), "lines": report.lines()}
 
 
 @pipeline.action("trigger", TriggerArgs, read_only=False, destructive=True, open_world=True)
@@ -387,11 +382,8 @@ def _registered(call: Call, workspace: str) -> store.Repo:
 
 
 def _mirror(call: Call, workspace: str) -> tuple[store.Repo, Mirror]:
-    return _registered(call, workspace), call.pipelines.mirror(call.actor, workspace)
-
-
-def _repo_reply(found: store.Repo) -> Reply:
-    return found.public()
+    found = _registered(call, workspace)  # the role check, once
+    return found, call.pipelines.repos.mirror(found)
 
 
 def _commit(commit: CommitInfo) -> dict[str, Any]:

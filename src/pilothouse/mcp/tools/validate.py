@@ -61,7 +61,7 @@ def run(call: Call, args: RunArgs) -> Reply:
         return report.to_dict()
     assert args.workspace is not None
     repo = call.pipelines.get_repo(call.actor, args.workspace)
-    mirror = call.pipelines.mirror(call.actor, args.workspace)
+    mirror = call.pipelines.repos.mirror(repo)
     revision = mirror.resolve(args.revision or repo.branch)
     source = loading.Source(mirror.list_tree(revision), lambda p: mirror.read_file(revision, p))
     history = WorkspaceHistory(

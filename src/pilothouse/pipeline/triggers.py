@@ -113,16 +113,34 @@ class ScheduleTrigger:
 
     def next_fire(self, after: datetime) -> datetime:
         """The first fire time strictly after ``after`` (aware), in UTC, without jitter."""
-        if after.tzinfo is None or after.utcoffset() is None:
-            raise ValueError("next_fire needs a timezone-aware datetime")
-        start = after.astimezone(UTC)
+        start = self._utc(after)
         if self.cron is not None:
             fire: datetime = croniter(self.cron, start).get_next(datetime)
             return fire.astimezone(UTC)
-        assert self.interval_seconds is not None
-        step = round(self.interval_seconds * 1_000_000)
-        elapsed = (start - _EPOCH) // timedelta(microseconds=1)
+        step, elapsed = self._steps(start)
         return _EPOCH + timedelta(microseconds=(elapsed // step + 1) * step)
+
+    def last_fire(self, at: datetime) -> datetime:
+        """The latest fire time at or before ``at`` (aware), in UTC, without jitter."""
+        start = self._utc(at)
+        if self.cron is not None:
+            fire: datetime = croniter(self.cron, start + timedelta(seconds=1)).get_prev(datetime)
+            return fire.astimezone(UTC)
+        step, elapsed = self._steps(start)
+        return _EPOCH + timedelta(microseconds=elapsed // step * step)
+
+    @staticmethod
+    def _utc(moment: datetime) -> datetime:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("a schedule needs a timezone-aware datetime")
+        return moment.astimezone(UTC)
+
+    def _steps(self, start: datetime) -> tuple[int, int]:
+        """The interval and the time since the epoch, in whole microseconds."""
+        assert self.interval_seconds is not None
+        return round(self.interval_seconds * 1_000_000), (start - _EPOCH) // timedelta(
+            microseconds=1
+        )
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from croniter import croniter
 from sqlalchemy import select
 
 from pilothouse.core import ids
@@ -42,17 +41,6 @@ from pilothouse.workspace.service import WorkspaceService
 log = logging.getLogger(__name__)
 TRIGGER_MAX_ATTEMPTS = 5
 HEALTH_EVERY_SECONDS = 15.0
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def last_fire(trigger: ScheduleTrigger, now: datetime) -> datetime:
-    """The latest scheduled instant at or before ``now`` (no jitter)."""
-    if trigger.interval_seconds:
-        elapsed = (now - _EPOCH).total_seconds()
-        return _EPOCH + timedelta(seconds=elapsed - elapsed % trigger.interval_seconds)
-    assert trigger.cron is not None
-    prev: datetime = croniter(trigger.cron, now + timedelta(seconds=1)).get_prev(datetime)
-    return prev if prev.tzinfo else prev.replace(tzinfo=UTC)
 
 
 def jitter(trigger: ScheduleTrigger, key: str) -> float:
@@ -226,7 +214,7 @@ class Workers:
         now = self.service.clock.now()
         for stage, trigger in pipeline.stages_for("schedule"):
             assert isinstance(trigger, ScheduleTrigger)
-            slot = last_fire(trigger, now)
+            slot = trigger.last_fire(now)
             key = f"schedule:{repo.workspace_id}:{stage.name}:{slot.isoformat()}"
             due = now >= slot + timedelta(seconds=jitter(trigger, key))
             if due and self._fired.get((repo.workspace_id, stage.name)) != key:

@@ -28,13 +28,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from importlib import metadata
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import quote
 
 import httpx
 
+from pilothouse import __version__
 from pilothouse.integrations.github import errors, models
 from pilothouse.integrations.github.models import (
     Comment,
@@ -66,13 +66,6 @@ MAX_DESCRIPTION = 140
 """GitHub rejects a commit-status description longer than this (422)."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}")
-
-
-def _user_agent() -> str:
-    try:
-        return f"pilothouse/{metadata.version('pilothouse')}"
-    except metadata.PackageNotFoundError:
-        return "pilothouse"
 
 
 def comment_marker(key: str) -> str:
@@ -183,7 +176,7 @@ class GitHubClient:
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": _user_agent(),
+                "User-Agent": f"pilothouse/{__version__}",
             },
         )
 

@@ -40,12 +40,12 @@ import time
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from types import TracebackType
 from typing import Self, TypeVar
 
 import httpx
 
+from pilothouse import __version__
 from pilothouse.integrations.registry import challenges
 from pilothouse.integrations.registry.challenges import Challenge, Token
 from pilothouse.integrations.registry.models import CheckStatus, Credential, ImageCheck
@@ -87,13 +87,6 @@ _CacheKey = tuple[str, str, str]
 """``(registry, repository, tag or digest)``: one manifest."""
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
-
-
-def _user_agent() -> str:
-    try:
-        return f"pilothouse/{metadata.version('pilothouse')}"
-    except metadata.PackageNotFoundError:
-        return "pilothouse"
 
 
 def registry_key(name: str) -> str:
@@ -181,7 +174,7 @@ class RegistryClient:
             transport=transport,
             timeout=timeout,
             follow_redirects=True,
-            headers={"User-Agent": _user_agent()},
+            headers={"User-Agent": f"pilothouse/{__version__}"},
         )
         self._lock = threading.Lock()
         self._results: dict[_CacheKey, tuple[float, ImageCheck]] = {}

@@ -75,6 +75,18 @@ def test_a_missing_workspace_artifact_is_an_error_only_when_the_workspace_can_be
     assert list(ConfigCheck().run(corpus(text))) == []
 
 
+def test_artifacts_are_checked_in_custom_resources_too():
+    text = (
+        "apiVersion: serving.example.com/v1\nkind: InferenceService\nmetadata:\n"
+        "  name: ranker-shadow\nspec:\n  model:\n"
+        "    uri: pilothouse://ml/models/ranker-2.5.0.onnx\n"
+    )
+    missing = list(ConfigCheck(lambda p: False).run(corpus(text)))
+    assert [(f.rule_id, f.line, f.field) for f in missing] == [
+        ("config-artifact-missing", 7, "$.spec.model.uri")
+    ]
+
+
 class Records:
     def __init__(self, records: list[Record], similar: list[str] | None = None) -> None:
         self._records = records

@@ -16,6 +16,7 @@ from pilothouse.agents.validator.policies import (
     InvalidPolicies,
     Policies,
     load_policies,
+    load_valid_sections,
     parse_image,
     parse_quantity,
 )
@@ -394,6 +395,23 @@ def test_externals_become_the_tuples_the_corpus_looks_up() -> None:
     assert corpus.exists("Secret", "shop", "pull")
     assert corpus.exists("ClusterRole", None, "reader")
     assert not corpus.exists("Secret", "other", "pull")
+
+
+def test_the_valid_sections_of_an_invalid_file_still_apply() -> None:
+    data = {
+        "rules": {"cpu-limit-missing": False},
+        "bound": {"memory_limit_max": "4Gi"},
+        "bounds": {"replicas_min": 3, "replicas_max": 2},
+        "externals": [{"kind": "Secret", "name": "creds", "namespace": "search"}],
+    }
+    kept, invalid = load_valid_sections(data)
+    assert invalid is not None and invalid.code == "invalid_policies"
+    assert [p["loc"][0] for p in invalid.details["problems"]] == ["bounds", "bound"]
+    assert kept.externals == (("Secret", "search", "creds"),)
+    assert kept.setting("cpu-limit-missing", "resources.limits-missing", "f", "ns").enabled is False
+    assert not kept.bounds  # the invalid section is dropped whole
+    assert load_valid_sections(["not", "a", "mapping"])[0] == Policies()
+    assert load_valid_sections({"rules": {}}) == (Policies(), None)
 
 
 def test_default_policies_are_the_same_as_an_empty_file() -> None:

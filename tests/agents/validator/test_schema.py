@@ -207,6 +207,31 @@ def test_the_items_of_a_list_are_checked_at_their_own_lines() -> None:
     assert finding.resource.name == "c10"
 
 
+def test_the_items_of_a_list_are_objects_of_their_own() -> None:
+    text = (
+        "# exported\napiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: a\n"
+        "  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: b\n"
+        "  - just text\n"
+    )
+    manifests, problems = loading.parse_documents(text, "m.yaml")
+    assert problems == []
+    assert [(m.kind, m.name, m.line) for m in manifests] == [
+        ("ConfigMap", "a", 5),
+        ("Secret", "b", 9),
+    ]
+    assert manifests[1].line_of("$.metadata.name") == 12
+
+
+def test_a_list_without_an_items_list_is_invalid() -> None:
+    [finding] = _check("apiVersion: v1\nkind: List\nitems: {}\n")
+    assert (finding.rule_id, finding.severity, finding.field) == (
+        "schema-invalid",
+        "error",
+        "$.items",
+    )
+
+
 def test_an_unknown_kind_is_a_warning() -> None:
     [finding] = _check("apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n")
     assert (finding.category, finding.rule_id, finding.severity) == (
@@ -231,6 +256,14 @@ def test_kinds_of_crds_declared_outside_the_repository_are_known() -> None:
 def test_a_misspelt_built_in_kind_gets_a_suggestion() -> None:
     [finding] = _check("apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: x\n")
     assert "did you mean 'Deployment'?" in finding.message
+
+
+@pytest.mark.parametrize("api_version", ["apps/v1", "v1", "batch/v1", "networking.k8s.io/v1"])
+def test_an_unknown_kind_in_a_built_in_group_is_an_error(api_version: str) -> None:
+    # No CRD can add kinds to a built-in group: kubectl apply fails for certain.
+    text = f"apiVersion: {api_version}\nkind: Gizmo\nmetadata:\n  name: x\n"
+    [finding] = _check(text)
+    assert (finding.rule_id, finding.severity, finding.line) == ("schema-unknown-kind", "error", 2)
 
 
 def test_a_custom_resource_is_validated_against_its_repository_crd() -> None:
@@ -283,6 +316,8 @@ def test_a_custom_resource_version_the_crd_does_not_serve_is_unknown() -> None:
     [finding] = _check(CRD + "\n---\n" + cr)
     assert finding.rule_id == "schema-unknown-kind"
     assert "served: v1" in finding.message
+    # the repository's own CRD says it cannot be served: an error, at the apiVersion
+    assert (finding.severity, finding.field, finding.line) == ("error", "$.apiVersion", 1)
 
 
 def test_a_crd_is_itself_validated_as_a_built_in_kind() -> None:

@@ -465,9 +465,14 @@ def test_a_literal_password_in_env_is_an_error_that_does_not_repeat_it() -> None
     env = [
         {"name": "DB_PASSWORD", "value": "hunter2"},
         {"name": "STRIPE_API_KEY", "value": "sk_live_x"},
+        {"name": "RABBITMQ_DEFAULT_PASS", "value": "guest-2019"},
+        {"name": "PASS", "value": "x1"},
+        {"name": "GPG_PASSPHRASE", "value": "open sesame"},
+        {"name": "PASSTHROUGH_MODE", "value": "strict"},
+        {"name": "BYPASS_CACHE", "value": "sometimes"},
     ]
     findings = check(deployment(container(env=env)))
-    assert fields(findings, "secret-in-env") == [f"{C0}.env[0].value", f"{C0}.env[1].value"]
+    assert fields(findings, "secret-in-env") == [f"{C0}.env[{i}].value" for i in range(5)]
     assert all(f.severity == "error" and "hunter2" not in f.message for f in findings)
 
 
@@ -489,9 +494,14 @@ def test_a_url_with_a_password_is_an_error_whatever_the_variable_is_called() -> 
         {"name": "DATABASE_URL", "value": "postgres://shop:s3cret@db:5432/shop"},
         {"name": "CACHE_URL", "value": "redis://cache:6379/0"},
         {"name": "BROKER_URL", "value": "amqp://user:$(BROKER_PASSWORD)@mq/"},
+        {"name": "SESSIONS", "value": "redis://:Zk8pQ2vWx@cache:6379/0"},
+        {"name": "HOME_PAGE", "value": "http://example.com:8080/a@b"},
     ]
     findings = check(deployment(container(env=env)))
-    assert fields(findings, "credentials-in-env-url") == [f"{C0}.env[0].value"]
+    assert fields(findings, "credentials-in-env-url") == [
+        f"{C0}.env[0].value",
+        f"{C0}.env[3].value",  # Redis: an empty user name, a password
+    ]
 
 
 # -- reliability -------------------------------------------------------------------------------

@@ -85,6 +85,29 @@ def _paths(node: Node, path: str, out: dict[str, int], seen: set[int] | None = N
             _paths(item, f"{path}[{i}]", out, seen)
 
 
+def line_of(text: str, loc: Iterable[str | int]) -> int:
+    """The line of the deepest key of ``loc`` (a field path as parts) found in ``text``.
+
+    For the few small files reported by path rather than parsed as manifests
+    (``configs/policies.yaml``); 1 when nothing of the path is there.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return 1
+    if node is None:
+        return 1
+    lines: dict[str, int] = {}
+    _paths(node, "$", lines)
+    path, line = "$", lines.get("$", 1)
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if path not in lines:
+            break
+        line = lines[path]
+    return line
+
+
 class _FileNodes:
     """A file's node trees, composed only when a finding first needs a line number."""
 
@@ -103,16 +126,19 @@ class _FileNodes:
 class LineMap(Mapping[str, int]):
     """JSON path -> line of one document, built on first use (most documents never need it)."""
 
-    __slots__ = ("_file", "_map", "_position")
+    __slots__ = ("_file", "_item", "_map", "_position")
 
-    def __init__(self, file: _FileNodes, position: int) -> None:
+    def __init__(self, file: _FileNodes, position: int, item: int | None = None) -> None:
         self._file: _FileNodes | None = file
         self._position = position
+        self._item = item  # the document is a v1 List; this maps its item
         self._map: dict[str, int] = {}
 
     def _built(self) -> dict[str, int]:
         if self._file is not None:
             node = self._file.node(self._position)
+            if node is not None and self._item is not None:
+                node = _list_item(node, self._item)
             if node is not None:
                 _paths(node, "$", self._map)
             self._file = None
@@ -129,6 +155,26 @@ class LineMap(Mapping[str, int]):
 
     def __len__(self) -> int:
         return len(self._built())
+
+
+def _list_item(document: Node, i: int) -> Node | None:
+    """The node of ``items[i]`` in a ``v1 List`` document."""
+    if isinstance(document, MappingNode):
+        for key, value in document.value:
+            items = isinstance(key, ScalarNode) and key.value == "items"
+            if items and isinstance(value, SequenceNode) and i < len(value.value):
+                item: Node = value.value[i]
+                return item
+    return None
+
+
+def _is_list(body: dict[str, Any]) -> bool:
+    """A ``v1 List`` (what ``kubectl get -o yaml`` exports): kubectl applies each item."""
+    return (
+        body.get("kind") == "List"
+        and body.get("apiVersion") == "v1"
+        and isinstance(body.get("items"), list)
+    )
 
 
 _SEPARATOR = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
@@ -181,7 +227,14 @@ def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]
     for position, body in enumerate(bodies):
         if body is None:
             continue
-        if isinstance(body, dict):
+        if isinstance(body, dict) and _is_list(body):
+            document = nodes.node(position)  # Lists are rare: their item lines are read now
+            for i, item in enumerate(body["items"]):
+                node = _list_item(document, i) if document is not None else None
+                line = node.start_mark.line + 1 if node is not None else starts[position]
+                if isinstance(item, dict):
+                    manifests.append(Manifest(file, index, line, item, LineMap(nodes, position, i)))
+        elif isinstance(body, dict):
             manifests.append(
                 Manifest(file, index, starts[position], body, LineMap(nodes, position))
             )
@@ -226,6 +279,11 @@ def read_data(source: Source, path: str, rule: str, *, text_scalars: bool = Fals
     text = read_text(source, path, rule)
     if isinstance(text, Finding):
         return text
+    return parse_data(text, path, rule, text_scalars=text_scalars)
+
+
+def parse_data(text: str, path: str, rule: str, *, text_scalars: bool = False) -> Any:
+    """:func:`read_data` on text already read."""
     try:
         if path.endswith(".json"):
             return json.loads(text)

@@ -505,7 +505,7 @@ def load_policies(data: Any, file: str = DEFAULT_FILE) -> Policies:
         message = "must be a mapping of rules, bounds, allowed_registries, overrides, externals"
         raise InvalidPolicies(
             f"{file}: {message}",
-            details={"file": file, "problems": [{"path": "", "message": message}]},
+            details={"file": file, "problems": [{"path": "", "loc": [], "message": message}]},
         )
     try:
         model = _PoliciesModel.model_validate(data)
@@ -513,6 +513,7 @@ def load_policies(data: Any, file: str = DEFAULT_FILE) -> Policies:
         problems = [
             {
                 "path": _location(error["loc"]),
+                "loc": list(error["loc"]),
                 "message": _message(error),
             }
             for error in e.errors(include_url=False)
@@ -540,3 +541,25 @@ def load_policies(data: Any, file: str = DEFAULT_FILE) -> Policies:
         externals=tuple((e.kind, e.namespace or None, e.name) for e in model.externals),
         file=file,
     )
+
+
+def load_valid_sections(
+    data: Any, file: str = DEFAULT_FILE
+) -> tuple[Policies, InvalidPolicies | None]:
+    """The policies, keeping every top-level section that validates when others do not.
+
+    A typo in ``bounds`` must not also throw away the ``externals`` (the references
+    they satisfy would all turn into errors) or the rules a team switched off: the
+    invalid sections are dropped, each reported, and the rest applies.
+    """
+    try:
+        return load_policies(data, file), None
+    except InvalidPolicies as e:
+        invalid = {str(p["loc"][0]) if p["loc"] else "" for p in e.details["problems"]}
+        if not isinstance(data, dict) or "" in invalid:
+            return Policies(file=file), e
+        valid = {key: value for key, value in data.items() if key not in invalid}
+        try:
+            return load_policies(valid, file), e
+        except InvalidPolicies:  # sections that only fail together (none today)
+            return Policies(file=file), e

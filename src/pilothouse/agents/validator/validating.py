@@ -146,22 +146,32 @@ class Validator:
     def _policies(source: loading.Source) -> tuple[policies.Policies, list[Finding]]:
         if POLICIES_FILE not in source.files:
             return policies.Policies(), []
-        data = loading.read_data(source, POLICIES_FILE, "policies-invalid")
+        text = loading.read_text(source, POLICIES_FILE, "policies-invalid")
+        if isinstance(text, Finding):
+            return policies.Policies(), [text]
+        data = loading.parse_data(text, POLICIES_FILE, "policies-invalid")
         if isinstance(data, Finding):
             return policies.Policies(), [data]
-        try:
-            return policies.load_policies(data, POLICIES_FILE), []
-        except policies.InvalidPolicies as e:
-            return policies.Policies(), [
-                Finding(
-                    "yaml.syntax",
-                    "policies-invalid",
-                    "error",
-                    f"{POLICIES_FILE} is invalid, defaults apply: {e.message}",
-                    POLICIES_FILE,
-                    1,
-                )
-            ]
+        kept, invalid = policies.load_valid_sections(data, POLICIES_FILE)
+        if invalid is None:
+            return kept, []
+        return kept, [
+            Finding(
+                "yaml.syntax",
+                "policies-invalid",
+                "error",
+                f"{POLICIES_FILE}: {problem['path'] or '(top level)'}: {problem['message']}; "
+                + (
+                    f"the '{problem['loc'][0]}' section is ignored, the rest applies"
+                    if problem["loc"]
+                    else "defaults apply"
+                ),
+                POLICIES_FILE,
+                loading.line_of(text, problem["loc"]),
+                hint="Fix this field; until then the section it belongs to is ignored",
+            )
+            for problem in invalid.details["problems"]
+        ]
 
 
 def _about(findings: list[Finding], changed: set[str], *, deleted: bool) -> list[Finding]:

@@ -11,7 +11,8 @@ the rest. A disagreement is an **error** when both sides name the same key (the
 manifest would deploy a different model than configured), a **warning** when only
 the image tag can be compared.
 
-``config.artifact-missing``: values that point at a workspace artifact
+``config.artifact-missing``: values anywhere in any object (a workload's env, an
+``InferenceService``'s model URI) that point at a workspace artifact
 (``pilothouse://<workspace>/<path>`` or ``workspace:/<path>``) must exist; the
 caller supplies the lookup (the standalone CLI has none and skips the rule).
 """
@@ -107,7 +108,8 @@ class ConfigCheck:
                     continue
                 for section, trail in _app_sections(data, names):
                     yield from self._compare(m, config_file, section, trail)
-            if self.artifact_exists is not None:
+        if self.artifact_exists is not None:  # any object: custom resources serve models too
+            for m in corpus.manifests:
                 yield from self._artifacts(m)
 
     def _compare(

@@ -88,7 +88,8 @@ RULES = (
         "schema-unknown-kind",
         "schema.unknown-kind",
         "warning",
-        "an apiVersion/kind with no bundled schema and no CRD in the repository",
+        "an apiVersion/kind with no bundled schema and no CRD in the repository "
+        "(an error in a built-in API group, or in a version the repository's CRD does not serve)",
     ),
     RuleInfo(
         "api-removed",
@@ -642,17 +643,6 @@ class _Run:
     unusable: set[int] = field(default_factory=set)  # CRD versions already reported
 
 
-def _item(m: Manifest, i: int, body: dict[str, Any]) -> Manifest:
-    """The ``i``-th item of a ``v1 List`` as a manifest of its own, lines kept."""
-    prefix = f"$.items[{i}]"
-    lines = {
-        "$" + p[len(prefix) :]: n
-        for p, n in m.lines.items()
-        if p.startswith(prefix) and p[len(prefix) : len(prefix) + 1] in ("", ".", "[")
-    }
-    return Manifest(m.file, m.index, m.line_of(prefix), body, lines)
-
-
 # --- the check -------------------------------------------------------------------------
 
 
@@ -694,11 +684,14 @@ class SchemaCheck:
                 path="$",
             )
             return
-        if api_version == "v1" and kind == "List":  # kubectl applies each item
-            items = m.body.get("items")
-            for i, item in enumerate(items if isinstance(items, list) else ()):
-                if isinstance(item, dict):
-                    yield from self._object(_item(m, i, item), state)
+        if api_version == "v1" and kind == "List":  # a List's items are loaded as objects
+            yield m.finding(
+                "schema.invalid",
+                "schema-invalid",
+                "error",
+                "a v1 List needs an items: list; kubectl applies nothing from this one",
+                path="$.items",
+            )
             return
         deprecation = _DEPRECATED.get((api_version, kind)) or _DEPRECATED.get((api_version, "*"))
         if deprecation is not None and self._target >= deprecation.deprecated_in:
@@ -782,6 +775,13 @@ class SchemaCheck:
         self, m: Manifest, bundle: _Bundle, defined: dict[str, _CrdVersion] | None
     ) -> Finding:
         where = f"Kubernetes {self.kubernetes_version}"
+        group, _ = _split(m.api_version)
+        # An error when nothing could make the object exist: the repository's own CRD
+        # does not serve this version, or the group is built in (no CRD may add kinds
+        # to apps, batch, ... — a CRD's group needs a dot and k8s.io needs approval).
+        # Otherwise a CRD installed in the cluster may well define it: a warning.
+        impossible = bool(defined) or any(g == group for g, _, _ in bundle.kinds)
+        path = "$.apiVersion"
         if defined:
             served = sorted(name for name, v in defined.items() if v.served)
             message = (
@@ -792,7 +792,6 @@ class SchemaCheck:
         else:
             message = f"unknown kind {m.api_version} {m.kind}: no schema in {where}"
             hint = "Add its CustomResourceDefinition to the repository, or check the spelling"
-            group, _ = _split(m.api_version)
             elsewhere = sorted(f"{g}/{v}" if g else v for g, v, k in bundle.kinds if k == m.kind)
             kinds = sorted({k for g, _, k in bundle.kinds if g == group})
             close = difflib.get_close_matches(m.kind, kinds, n=1, cutoff=0.75)
@@ -803,13 +802,15 @@ class SchemaCheck:
             elif close:
                 message += f" — did you mean {close[0]!r}?"
                 hint = f"Set kind to {close[0]}"
+                path = "$.kind"
             else:
                 message += " and no CustomResourceDefinition in the repository defines it"
+                path = "$.kind"
         return m.finding(
             "schema.unknown-kind",
             "schema-unknown-kind",
-            "warning",
+            "error" if impossible else "warning",
             message,
-            path="$.kind",
+            path=path,
             hint=hint,
         )

@@ -187,8 +187,8 @@ BASELINE_CAPS = _words(
     "SETGID SETPCAP SETUID SYS_CHROOT"
 )
 SECRET_NAME = re.compile(
-    r"PASSW(?:OR)?D|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY|"
-    r"SIGNING_?KEY|ENCRYPTION_?KEY|SESSION_?KEY"
+    r"PASSW(?:OR)?D|PASSPHRASE|(?:^|_)PASS(?:$|_)|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
+    r"ACCESS_?KEY|CREDENTIAL|AUTH_?KEY|SIGNING_?KEY|ENCRYPTION_?KEY|SESSION_?KEY"
 )
 _NOT_SECRET_SUFFIX = re.compile(
     r"_(?:FILE|PATH|DIR|NAME|URL|URI|ENDPOINT|REF|HEADER|TYPE|LENGTH|TTL|EXPIRY|EXPIRES|"
@@ -199,7 +199,9 @@ _HARMLESS_VALUE = re.compile(
     r"(?i)(?:true|false|yes|no|on|off|none|null|[-+]?\d+(?:\.\d+)?|/.*|\$\(.*\)|\$\{.*\}|"
     r"\{\{.*\}\}|<.*>)"
 )
-URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@")
+URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+"""A URL with a password: ``scheme://user:password@`` or, as Redis writes it,
+``redis://:password@`` (an empty user name)."""
 _SPLIT = re.compile(r"[-_./]+")
 _REFUSED = " and runAsNonRoot: true, so the kubelet refuses to start it"
 

@@ -22,6 +22,7 @@ from pilothouse.agents.validator.checks.schema import SchemaCheck
 from pilothouse.agents.validator.checks.workload import WorkloadCheck
 from pilothouse.agents.validator.formats import ORDER, counts
 from pilothouse.agents.validator.model import Check, Finding, RuleInfo
+from pilothouse.core import collector
 from pilothouse.integrations.registry import RegistryClient
 
 POLICIES_FILE = policies.DEFAULT_FILE
@@ -116,7 +117,21 @@ class Validator:
         history: HistorySource | None = None,
         artifact_exists: Callable[[str], bool] | None = None,
     ) -> Report:
-        """Validate a revision; ``changed`` (repository paths) limits what is reported."""
+        """Validate a revision; ``changed`` (repository paths) limits what is reported.
+
+        The cyclic garbage collector is paused meanwhile (:mod:`pilothouse.core.collector`):
+        it would otherwise spend more time walking the loaded manifests than the checks.
+        """
+        with collector.paused():
+            return self._validate(source, changed, history, artifact_exists)
+
+    def _validate(
+        self,
+        source: loading.Source,
+        changed: Iterable[str] | None,
+        history: HistorySource | None,
+        artifact_exists: Callable[[str], bool] | None,
+    ) -> Report:
         started = time.perf_counter()
         wanted = None if changed is None else set(changed)
         policy, problems = self._policies(source)

@@ -768,7 +768,7 @@ def phases(validator: Validator, root: Path) -> None:
             started = time.perf_counter()
             corpus = loading.load(from_directory(str(root))).corpus
             times = {"load (read + YAML)": time.perf_counter() - started}
-            for check in validator._checks(policies.Policies(), None, None):
+            for check in validator._checks(policies.Policies(), None, None, None):
                 started = time.perf_counter()
                 for _ in check.run(corpus):
                     pass

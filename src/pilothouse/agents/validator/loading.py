@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pilothouse.agents.validator import fastload
+from pilothouse.agents.validator.lines import Segment, locate, segments
 from pilothouse.agents.validator.model import Corpus, Finding, Manifest, RuleInfo
 from pilothouse.agents.validator.policies import DEFAULT_FILE as POLICIES_FILE
 
@@ -97,25 +99,33 @@ def line_of(text: str, loc: Iterable[str | int]) -> int:
         return 1
     if node is None:
         return 1
-    lines: dict[str, int] = {}
-    _paths(node, "$", lines)
-    path, line = "$", lines.get("$", 1)
+    mapped: dict[str, int] = {}
+    _paths(node, "$", mapped)
+    path, line = "$", mapped.get("$", 1)
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-        if path not in lines:
+        if path not in mapped:
             break
-        line = lines[path]
+        line = mapped[path]
     return line
 
 
 class _FileNodes:
-    """A file's node trees, composed only when a finding first needs a line number."""
+    """A file's text, and its node trees composed only if a line cannot be read off the text."""
 
-    __slots__ = ("_nodes", "text")
+    __slots__ = ("_lines", "_nodes", "ranges", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, ranges: list[tuple[int, int]] | None = None) -> None:
         self.text = text
+        self.ranges = ranges  # rows [begin, stop) of each document; None: compose instead
+        self._lines: list[str] | None = None
         self._nodes: list[Node | None] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
 
     def node(self, position: int) -> Node | None:
         if self._nodes is None:
@@ -124,31 +134,58 @@ class _FileNodes:
 
 
 class LineMap(Mapping[str, int]):
-    """JSON path -> line of one document, built on first use (most documents never need it)."""
+    """JSON path -> line of one document, looked up when a finding asks.
 
-    __slots__ = ("_file", "_item", "_map", "_position")
+    The line is read off the text (:func:`~.lines.locate`, block style); where that
+    cannot answer, the file is composed once and every path of the document mapped.
+    """
 
-    def __init__(self, file: _FileNodes, position: int, item: int | None = None) -> None:
-        self._file: _FileNodes | None = file
+    __slots__ = ("_body", "_composed", "_file", "_found", "_item", "_position")
+
+    def __init__(
+        self, file: _FileNodes, position: int, body: dict[str, Any], item: int | None = None
+    ) -> None:
+        self._file = file
         self._position = position
+        self._body = body
         self._item = item  # the document is a v1 List; this maps its item
-        self._map: dict[str, int] = {}
+        self._found: dict[str, int | None] = {}
+        self._composed: dict[str, int] | None = None
+
+    def _lookup(self, path: str) -> int | None:
+        if path in self._found:
+            return self._found[path]
+        parts = segments(self._body, path)
+        line = None
+        if parts is not None:
+            ranges = self._file.ranges
+            if ranges is not None and self._position < len(ranges):
+                begin, stop = ranges[self._position]
+                prefix: list[Segment] = [] if self._item is None else ["items", self._item]
+                line = locate(self._file.lines, begin, stop, prefix + parts)
+            if line is None:
+                line = self._built().get(path)
+        self._found[path] = line
+        return line
 
     def _built(self) -> dict[str, int]:
-        if self._file is not None:
+        if self._composed is None:
+            self._composed = {}
             node = self._file.node(self._position)
             if node is not None and self._item is not None:
                 node = _list_item(node, self._item)
             if node is not None:
-                _paths(node, "$", self._map)
-            self._file = None
-        return self._map
+                _paths(node, "$", self._composed)
+        return self._composed
 
     def __getitem__(self, key: str) -> int:
-        return self._built()[key]
+        line = self._lookup(key)
+        if line is None:
+            raise KeyError(key)
+        return line
 
     def __contains__(self, key: object) -> bool:
-        return key in self._built()
+        return isinstance(key, str) and self._lookup(key) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._built())
@@ -177,48 +214,63 @@ def _is_list(body: dict[str, Any]) -> bool:
     )
 
 
-_SEPARATOR = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+_SEPARATOR = re.compile(r"\n---(?=[ \t\n]|$)")  # searched in "\n" + text: a literal start
+_DOCUMENT_END = re.compile(r"\n\.\.\.")
 
 
-def _starts(text: str) -> list[int]:
-    """The first content line (1-based) of each document, from its ``---`` separator."""
-    lines = text.split("\n")
+def _documents(text: str) -> tuple[list[int], list[tuple[int, int]] | None]:
+    """Each document's first content line (1-based), and its rows ``[begin, stop)``.
+
+    The rows are None when the layout is unusual (content on a ``---`` line, ``...``
+    document ends): lines are then found by composing.
+    """
+    rows = text.split("\n")
 
     def content(line: str) -> bool:
         stripped = line.strip()
         return bool(stripped) and not stripped.startswith("#")
 
-    marks = [i for i, line in enumerate(lines) if line.startswith("---") and _SEPARATOR.match(line)]
-    if not marks or any(content(line) for line in lines[: marks[0]]):
+    marks, row, at = [], 0, 0
+    for match in _SEPARATOR.finditer("\n" + text):  # the row of each, counted once
+        row += text.count("\n", at, match.start())
+        at = match.start()
+        marks.append(row)
+    plain = all(not content(rows[m][3:]) for m in marks) and not _DOCUMENT_END.search("\n" + text)
+    if not marks or any(content(line) for line in rows[: marks[0]]):
         marks.insert(0, -1)  # content before the first separator is the first document
-    found = []
-    for mark in marks:
+    found, ranges = [], []
+    for k, mark in enumerate(marks):
         line = mark + 1
-        while line < len(lines) and not content(lines[line]):
+        while line < len(rows) and not content(rows[line]):
             line += 1
         found.append(line + 1)
-    return found
+        ranges.append((mark + 1, marks[k + 1] if k + 1 < len(marks) else len(rows)))
+    return found, ranges if plain else None
 
 
 def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]]:
     """Every non-empty document of ``text``; a syntax error is one finding.
 
-    Documents are loaded by libyaml in one pass (the fast path); the line of each key
-    is found only if a finding asks for it, by composing the file then.
+    Documents are loaded in one pass, by the Rust parser when the file means the same
+    to it (:mod:`.fastload`), else by PyYAML; the line of a field is found only if a
+    finding asks for it (:class:`LineMap`).
     """
     try:
         if "&" in text and _ALIAS.search(text) and _aliases(text) > MAX_ALIASES:
             return [], [_syntax(file, f"more than {MAX_ALIASES} YAML aliases", 1)]
-        bodies = list(yaml.load_all(text, Loader=_Loader))
+        starts, ranges = _documents(text)
+        bodies = fastload.load_all(text)
+        if bodies is None or len(bodies) != len(starts):
+            bodies = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         return [], [_syntax(file, f"YAML does not parse: {problem}", mark.line + 1 if mark else 1)]
     except (ValueError, RecursionError) as e:  # an integer too long, nesting too deep
         return [], [_syntax(file, f"YAML does not load: {type(e).__name__}", 1)]
-    nodes = _FileNodes(text)
-    starts = _starts(text)
+    nodes = _FileNodes(text, ranges)
     if len(starts) != len(bodies):  # an unusual layout: take the exact starts from the nodes
+        nodes.ranges = None
         starts = [
             n.start_mark.line + 1 if n else 1 for n in (nodes.node(i) for i in range(len(bodies)))
         ]
@@ -233,10 +285,11 @@ def parse_documents(text: str, file: str) -> tuple[list[Manifest], list[Finding]
                 node = _list_item(document, i) if document is not None else None
                 line = node.start_mark.line + 1 if node is not None else starts[position]
                 if isinstance(item, dict):
-                    manifests.append(Manifest(file, index, line, item, LineMap(nodes, position, i)))
+                    located = LineMap(nodes, position, item, i)
+                    manifests.append(Manifest(file, index, line, item, located))
         elif isinstance(body, dict):
             manifests.append(
-                Manifest(file, index, starts[position], body, LineMap(nodes, position))
+                Manifest(file, index, starts[position], body, LineMap(nodes, position, body))
             )
         index += 1
     return manifests, []

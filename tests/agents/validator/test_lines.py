@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pilothouse.agents.validator import loading
-from pilothouse.agents.validator.lines import locate, segments
+from pilothouse.agents.validator.lines import Layout, locate, segments
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -27,7 +27,7 @@ def located(text: str, path: str) -> int | None:
     if parts is None:
         return None  # a merge key: the loaded mapping has no "<<"
     rows = text.split("\n")
-    return locate(rows, 0, len(rows), parts)
+    return locate(Layout(rows), 0, len(rows), parts)
 
 
 def agreement(text: str) -> tuple[int, int]:
@@ -117,7 +117,7 @@ def test_every_manifest_of_the_test_corpora_agrees_or_defers() -> None:
     answered = deferred = 0
     for file in sorted(DATA.rglob("*.y*ml")):
         text = file.read_text("utf-8")
-        rows = text.split("\n")
+        rows = Layout(text.split("\n"))
         _, ranges = loading._documents(text)
         for m in loading.parse_documents(text, str(file))[0]:
             lines = m.lines

@@ -18,7 +18,7 @@ corpora it either agrees with the composed node tree or says ``None``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 Segment = str | int
@@ -65,13 +65,35 @@ def _longest_key(mapping: dict[Any, Any], rest: str) -> str | None:
     return None
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
+class Layout:
+    """A file's rows with, for each, its indentation (-1: blank or comment) and the next
+    row at the same or a lower indentation — so a scan steps over nested blocks."""
 
+    __slots__ = ("indents", "nexts", "rows")
 
-def _is_content(line: str) -> bool:
-    stripped = line.strip()
-    return bool(stripped) and not stripped.startswith("#")
+    def __init__(self, rows: list[str]) -> None:
+        self.rows = rows
+        count = len(rows)
+        indents = [
+            len(line) - len(line.lstrip(" ")) if (text := line.lstrip()) and text[0] != "#" else -1
+            for line in rows
+        ]
+        nexts = [count] * count
+        open_rows: list[int] = []  # content rows whose next sibling is not seen yet
+        for i, indent in enumerate(indents):
+            if indent < 0:
+                continue
+            while open_rows and indents[open_rows[-1]] >= indent:
+                nexts[open_rows.pop()] = i
+            open_rows.append(i)
+        self.indents, self.nexts = indents, nexts
+
+    def first_content(self, row: int, stop: int) -> int | None:
+        while row < stop:
+            if self.indents[row] >= 0:
+                return row
+            row += 1
+        return None
 
 
 def _is_item(text: str) -> bool:
@@ -96,24 +118,28 @@ class _Region:
         self.first_inline = first_inline
         self.same_column_sequence = same_column_sequence
 
-    def entries(self, lines: Sequence[str]) -> Any:
+    def entries(self, layout: Layout) -> Iterator[tuple[int, str]]:
         """(row, text from the entry's column) for each entry, in order."""
-        for row in range(self.row, self.stop):
-            line = lines[row]
-            if row == self.row and self.first_inline:
-                yield row, line[self.column :]
+        rows, indents, nexts = layout.rows, layout.indents, layout.nexts
+        column, row = self.column, self.row
+        if self.first_inline:
+            yield row, rows[row][column:]
+            row += 1
+        while row < self.stop:
+            indent = indents[row]
+            if indent < 0:
+                row += 1
                 continue
-            if not _is_content(line):
-                continue
-            indent = _indent(line)
-            if indent < self.column:
+            if indent < column:
                 return
-            if indent > self.column:
+            if indent > column:  # inside the first entry of an inline item: step over it
+                row = nexts[row]
                 continue
-            text = line[indent:]
+            text = rows[row][indent:]
             if self.same_column_sequence and not _is_item(text):
                 return
             yield row, text
+            row = nexts[row]
 
 
 def _key_matches(text: str, key: str) -> bool:
@@ -126,46 +152,40 @@ def _key_matches(text: str, key: str) -> bool:
     return False
 
 
-def _below(
-    lines: Sequence[str], row: int, column: int, stop: int, *, inline: str
-) -> _Region | None:
+def _below(layout: Layout, row: int, column: int, stop: int, *, inline: str) -> _Region | None:
     """The region of the value that starts after ``row`` (a key or an item at ``column``)."""
     value = inline.split(" #", 1)[0].strip()
     if value and not value.startswith(("&", "!", "|", ">")):
         return None  # a scalar, a flow collection or an alias on the line: no rows below
-    for next_row in range(row + 1, stop):
-        line = lines[next_row]
-        if not _is_content(line):
-            continue
-        indent = _indent(line)
-        if indent > column:
-            return _Region(next_row, stop, indent, first_inline=False, same_column_sequence=False)
-        if indent == column and _is_item(line[indent:]):
-            return _Region(next_row, stop, indent, first_inline=False, same_column_sequence=True)
+    next_row = layout.first_content(row + 1, stop)
+    if next_row is None:
         return None
+    indent = layout.indents[next_row]
+    if indent > column:
+        return _Region(next_row, stop, indent, first_inline=False, same_column_sequence=False)
+    if indent == column and _is_item(layout.rows[next_row][indent:]):
+        return _Region(next_row, stop, indent, first_inline=False, same_column_sequence=True)
     return None
 
 
-def locate(lines: Sequence[str], begin: int, stop: int, path: Sequence[Segment]) -> int | None:
+def locate(layout: Layout, begin: int, stop: int, path: Sequence[Segment]) -> int | None:
     """The 1-based line of ``path`` in the document at rows ``[begin, stop)``, or None.
 
     None means "not plain block style on the way down": compose the file instead.
     """
-    row = begin
-    while row < stop and not _is_content(lines[row]):
-        row += 1
-    if row >= stop:
+    row = layout.first_content(begin, stop)
+    if row is None:
         return None
     if not path:
         return row + 1
     region: _Region | None = _Region(
-        row, stop, _indent(lines[row]), first_inline=False, same_column_sequence=False
+        row, stop, layout.indents[row], first_inline=False, same_column_sequence=False
     )
     found = row
     for depth, segment in enumerate(path):
         if region is None:
             return None
-        hit = _find(lines, region, segment)
+        hit = _find(layout, region, segment)
         if hit is None:
             return None
         found, column, text = hit
@@ -174,7 +194,8 @@ def locate(lines: Sequence[str], begin: int, stop: int, path: Sequence[Segment])
             return None  # an alias: its node is where the anchor is, compose to find it
         if depth == len(path) - 1:
             if isinstance(segment, int) and (not inline or inline.startswith("#")):
-                return _next_content(lines, found + 1, stop)  # "-" alone: the item is below
+                below = layout.first_content(found + 1, stop)  # "-" alone: the item is below
+                return None if below is None else below + 1
             break  # a key's line (the line of its key, whatever its value)
         if _one_line_flow(inline):
             break  # {app: web, tier: api} on one line: everything inside is on it
@@ -190,18 +211,10 @@ def locate(lines: Sequence[str], begin: int, stop: int, path: Sequence[Segment])
                     same_column_sequence=False,
                 )
                 continue
-            region = _below(lines, found, column, stop, inline=content)
+            region = _below(layout, found, column, stop, inline=content)
         else:
-            region = _below(lines, found, column, stop, inline=inline)
+            region = _below(layout, found, column, stop, inline=inline)
     return found + 1
-
-
-def _next_content(lines: Sequence[str], row: int, stop: int) -> int | None:
-    while row < stop:
-        if _is_content(lines[row]):
-            return row + 1
-        row += 1
-    return None
 
 
 def _one_line_flow(value: str) -> bool:
@@ -232,12 +245,12 @@ def _one_line_flow(value: str) -> bool:
     return False
 
 
-def _find(lines: Sequence[str], region: _Region, segment: Segment) -> tuple[int, int, str] | None:
+def _find(layout: Layout, region: _Region, segment: Segment) -> tuple[int, int, str] | None:
     """The row, column and text of the entry ``segment`` names in ``region``."""
     seen = 0
     last = None  # a repeated key: the last one counts, as when loading
-    for row, text in region.entries(lines):
-        column = len(lines[row]) - len(text)
+    for row, text in region.entries(layout):
+        column = len(layout.rows[row]) - len(text)
         if isinstance(segment, int):
             if not _is_item(text):
                 return None  # a mapping where a sequence was expected

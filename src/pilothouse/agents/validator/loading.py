@@ -25,7 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pilothouse.agents.validator import fastload
-from pilothouse.agents.validator.lines import Segment, locate, segments
+from pilothouse.agents.validator.lines import Layout, Segment, locate, segments
 from pilothouse.agents.validator.model import Corpus, Finding, Manifest, RuleInfo
 from pilothouse.agents.validator.policies import DEFAULT_FILE as POLICIES_FILE
 
@@ -113,19 +113,19 @@ def line_of(text: str, loc: Iterable[str | int]) -> int:
 class _FileNodes:
     """A file's text, and its node trees composed only if a line cannot be read off the text."""
 
-    __slots__ = ("_lines", "_nodes", "ranges", "text")
+    __slots__ = ("_layout", "_nodes", "ranges", "text")
 
     def __init__(self, text: str, ranges: list[tuple[int, int]] | None = None) -> None:
         self.text = text
         self.ranges = ranges  # rows [begin, stop) of each document; None: compose instead
-        self._lines: list[str] | None = None
+        self._layout: Layout | None = None
         self._nodes: list[Node | None] | None = None
 
     @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = Layout(self.text.split("\n"))
+        return self._layout
 
     def node(self, position: int) -> Node | None:
         if self._nodes is None:
@@ -162,7 +162,7 @@ class LineMap(Mapping[str, int]):
             if ranges is not None and self._position < len(ranges):
                 begin, stop = ranges[self._position]
                 prefix: list[Segment] = [] if self._item is None else ["items", self._item]
-                line = locate(self._file.lines, begin, stop, prefix + parts)
+                line = locate(self._file.layout, begin, stop, prefix + parts)
             if line is None:
                 line = self._built().get(path)
         self._found[path] = line

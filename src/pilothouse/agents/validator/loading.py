@@ -1,9 +1,12 @@
-"""Reading a revision's manifests: every document, every field's line.
+"""Reading a revision's manifests: every document, and any field's line on demand.
 
-Findings point at lines, so documents are *composed* (PyYAML's node tree, which
-keeps marks) and each JSON path (``$.spec.replicas``) is mapped to the line of its
-key. A file that does not parse is one ``yaml.syntax`` error with the parser's line;
-the other documents of the repository are still checked.
+Documents are loaded by the Rust parser when a file means the same to it as to
+PyYAML, else by PyYAML (:mod:`.fastload`). Findings point at lines: the line of a
+JSON path (``$.spec.replicas``) is read off the block-style text when a finding asks
+for it (:mod:`.lines`), and only where the text cannot say (flow style over several
+lines, aliases, merge keys) is the file *composed* into PyYAML's node tree, whose
+marks are exact. A file that does not parse is one ``yaml.syntax`` error with the
+parser's line; the other documents of the repository are still checked.
 
 What is read: ``manifests/**/*.y{a,}ml`` (a ``kustomization.yaml`` there lists its
 ``resources:``, which are followed, also outside ``manifests/``), ``configs/**``

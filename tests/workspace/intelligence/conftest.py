@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from pilothouse.core.settings import Settings
-from pilothouse.workspace.intelligence.embedders import Embedder, LocalMiniLM
+from pilothouse.workspace.intelligence.embedders import Embedder
+from pilothouse.workspace.intelligence.minilm import LocalMiniLM
 from pilothouse.workspace.service import WorkspaceService
 
 MakeService = Callable[..., WorkspaceService]

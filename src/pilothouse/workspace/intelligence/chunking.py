@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from pilothouse.workspace.intelligence.sniffing import SafeLoader
+
 SMALL = 2000  # characters: below this a JSON file is one chunk
 TARGET = 1500  # characters a grouped or windowed chunk aims at
 WINDOW_LINES = 30
@@ -79,7 +81,7 @@ def windows(lines: list[str], first: int, last: int) -> list[Chunk]:
 
 def _yaml_metadata(source: str) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(source)
+        doc = yaml.load(source, Loader=SafeLoader)
     except yaml.YAMLError:
         return {"parse_error": True}
     if not isinstance(doc, dict):

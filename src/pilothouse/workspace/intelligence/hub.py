@@ -2,9 +2,10 @@
 
 One object wires the seams together for :class:`WorkspaceService`: the lexical
 index for the database's dialect, the in-memory vector matrices, the embedder the
-settings name (loaded lazily), and the :class:`~.indexing.Indexer` that feeds
-them. At start it also notices vectors made by a different model than the one
-configured now and queues those workspaces for re-indexing.
+settings name (loaded lazily) behind the cache of recent query vectors, and the
+:class:`~.indexing.Indexer` that feeds them. At start it also notices vectors made
+by a different model than the one configured now and queues those workspaces for
+re-indexing.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ class Intelligence:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.embedder: Embedder | None = embedders.make(settings) if embedder is AUTO else embedder
+        chosen: Embedder | None = embedders.make(settings) if embedder is AUTO else embedder
+        self.embedder: Embedder | None = (
+            embedders.QueryCache(chosen, settings.query_cache)
+            if chosen is not None and settings.query_cache > 0
+            else chosen
+        )
         self.lexical = lexical.for_dialect(engine.dialect.name)
         self.vectors = VectorIndex()
         self.indexer = indexing.Indexer(
@@ -47,7 +53,6 @@ class Intelligence:
             self.lexical,
             self.embedder,
             clock,
-            batch=settings.batch,
             on_dropped=self.vectors.forget,
         )
         self._clock = clock

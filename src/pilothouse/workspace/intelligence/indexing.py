@@ -5,9 +5,10 @@ intelligence on gets an ``index`` row in ``index_queue`` inside the write's own
 transaction, so a crash can lose no work and a restart resumes where it stopped.
 The :class:`Indexer` (a thread of ``pilothouse serve``; the CLI drains the queue
 in-process before it searches) claims rows with a lease, reads the blob, sniffs
-and chunks the text, embeds the chunks in batches and stores chunks, vectors and
-lexical entries in one transaction — replacing whatever an earlier attempt left
-for the same version, so a retried row is harmless.
+and chunks the text, embeds the chunks of the whole claim in one call (the
+embedder batches them) and stores chunks, vectors and lexical entries in one
+transaction — replacing whatever an earlier attempt left for the same version,
+so a retried row is harmless.
 
 Deletions need no work on the index: searches only return chunks of live files
 (joining ``files``), and a moved file keeps its id. Purges queue a ``drop`` row
@@ -104,7 +105,6 @@ class Indexer:
         embedder: Embedder | None,
         clock: Callable[[], datetime],
         *,
-        batch: int = 64,
         on_indexed: Callable[[str], None] | None = None,
         on_dropped: Callable[[str], None] | None = None,
     ) -> None:
@@ -113,7 +113,6 @@ class Indexer:
         self.lexical = lexical
         self.embedder = embedder
         self.now = clock
-        self.batch = batch
         self.on_indexed = on_indexed or (lambda _ws: None)
         self.on_dropped = on_dropped or (lambda _ws: None)
         self._wake = threading.Event()
@@ -151,7 +150,17 @@ class Indexer:
                 )
             return list(rows)
 
-    def _prepare(self, row: Any) -> Prepared:
+    def _paths(self, rows: Sequence[Any]) -> dict[str, str]:
+        ids = list({row.file_id for row in rows if row.op != "drop"})
+        if not ids:
+            return {}
+        with database.begin_read(self.engine) as conn:
+            return {
+                r.id: r.path
+                for r in conn.execute(select(files.c.id, files.c.path).where(files.c.id.in_(ids)))
+            }
+
+    def _prepare(self, row: Any, path: str) -> Prepared:
         if row.op == "drop" or row.sha256 is None:
             return Prepared(row, "", [])
         try:
@@ -161,78 +170,109 @@ class Indexer:
         text = sniffing.decode(data)
         if text is None:
             return Prepared(row, "binary", [])
-        with database.begin_read(self.engine) as conn:
-            path = conn.execute(
-                select(files.c.path).where(files.c.id == row.file_id)
-            ).scalar_one_or_none()
-        kind = sniffing.kind_of(path or "", text)
+        kind = sniffing.kind_of(path, text)
         return Prepared(row, kind, chunking.chunk(text, kind))
 
     def _vectors(self, prepared: Sequence[Prepared]) -> list[bytes | None]:
+        """One embedding call for the whole claim: the embedder batches and sorts by length."""
         texts = [model_text(p.text) for item in prepared for p in item.pieces]
         if not texts or self.embedder is None:
             return [None] * len(texts)
         try:
-            out: list[bytes | None] = []
-            for start in range(0, len(texts), self.batch):
-                matrix = self.embedder.embed(texts[start : start + self.batch])
-                out.extend(np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in matrix)
-            return out
+            matrix = np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32)
         except EmbedderUnavailable as e:
             log.warning("embedding failed, indexing lexically only: %s", e.message)
             return [None] * len(texts)
+        return [row.tobytes() for row in matrix]
 
     def _store(self, prepared: Sequence[Prepared], vectors: list[bytes | None]) -> None:
+        """Replace the chunks of every claimed version in one transaction.
+
+        The rows are applied in queue order — a later row for the same version
+        replaces an earlier one, a ``drop`` removes everything of its file, even
+        chunks an earlier row of this claim would have added — but the database
+        sees one delete, one multi-row insert and one FTS insert per claim.
+        """
         now = self.now()
-        position = 0
+        model = self.model
+        file_ids = list({item.row.file_id for item in prepared})
         with database.begin_write(self.engine) as conn:
+            stored: dict[str, list[tuple[int, int]]] = {}
+            for r in conn.execute(
+                select(chunks.c.id, chunks.c.file_id, chunks.c.version).where(
+                    chunks.c.file_id.in_(file_ids)
+                )
+            ):
+                stored.setdefault(r.file_id, []).append((int(r.id), int(r.version)))
+            doomed: list[int] = []
+            dropped: set[str] = set()
+            planned: dict[tuple[str, int], list[dict[str, Any]]] = {}
+            position = 0
             for item in prepared:
                 row = item.row
-                old = [
-                    int(r.id)
-                    for r in conn.execute(
-                        select(chunks.c.id).where(
-                            chunks.c.file_id == row.file_id,
-                            *([] if row.op == "drop" else [chunks.c.version == row.version]),
-                        )
-                    )
-                ]
-                if old:
-                    self.lexical.remove(conn, old)
-                    conn.execute(delete(chunks).where(chunks.c.id.in_(old)))
-                    self.on_dropped(row.workspace_id)
-                lexical_rows = []
+                drop = row.op == "drop"
+                keep = []
+                for chunk_id, version in stored.get(row.file_id, []):
+                    if drop or version == row.version:
+                        doomed.append(chunk_id)
+                        dropped.add(row.workspace_id)
+                    else:
+                        keep.append((chunk_id, version))
+                stored[row.file_id] = keep
+                for key in [k for k in planned if k[0] == row.file_id]:
+                    if drop or key[1] == row.version:
+                        del planned[key]
+                values = []
                 for ordinal, piece in enumerate(item.pieces):
                     vector = vectors[position]
                     position += 1
-                    chunk_id = conn.execute(
-                        insert(chunks)
-                        .values(
-                            workspace_id=row.workspace_id,
-                            file_id=row.file_id,
-                            version=row.version,
-                            kind=item.kind,
-                            ordinal=ordinal,
-                            line_start=piece.line_start,
-                            line_end=piece.line_end,
-                            text=piece.text,
-                            meta=json.dumps(piece.metadata, default=str),
-                            model=self.model if vector is not None else None,
-                            vector=vector,
-                            created_at=now,
-                        )
-                        .returning(chunks.c.id)
-                    ).scalar_one()
-                    lexical_rows.append((int(chunk_id), row.workspace_id, piece.text))
-                self.lexical.add(conn, lexical_rows)
-                conn.execute(delete(index_queue).where(index_queue.c.id == row.id))
+                    values.append(
+                        {
+                            "workspace_id": row.workspace_id,
+                            "file_id": row.file_id,
+                            "version": row.version,
+                            "kind": item.kind,
+                            "ordinal": ordinal,
+                            "line_start": piece.line_start,
+                            "line_end": piece.line_end,
+                            "text": piece.text,
+                            "meta": json.dumps(piece.metadata, default=str),
+                            "model": model if vector is not None else None,
+                            "vector": vector,
+                            "created_at": now,
+                        }
+                    )
+                if values:
+                    planned[(row.file_id, row.version)] = values
+            for start in range(0, len(doomed), 500):
+                batch = doomed[start : start + 500]
+                self.lexical.remove(conn, batch)
+                conn.execute(delete(chunks).where(chunks.c.id.in_(batch)))
+            rows = [values for group in planned.values() for values in group]
+            if rows:
+                ids = conn.execute(
+                    insert(chunks).returning(chunks.c.id, sort_by_parameter_order=True), rows
+                ).scalars()
+                self.lexical.add(
+                    conn,
+                    [
+                        (int(i), v["workspace_id"], v["text"])
+                        for i, v in zip(ids, rows, strict=True)
+                    ],
+                )
+            conn.execute(
+                delete(index_queue).where(index_queue.c.id.in_([item.row.id for item in prepared]))
+            )
+        for workspace_id in dropped:
+            self.on_dropped(workspace_id)
 
-    def run_once(self, *, limit: int = 32, workspace_id: str | None = None) -> int:
+    def run_once(self, *, limit: int = 64, workspace_id: str | None = None) -> int:
         """Index up to ``limit`` queued versions; returns how many rows were done."""
         rows = self._claim(limit, workspace_id)
         if not rows:
             return 0
-        prepared = [self._prepare(row) for row in rows]
+        paths = self._paths(rows)
+        prepared = [self._prepare(row, paths.get(row.file_id, "")) for row in rows]
         self._store(prepared, self._vectors(prepared))
         for workspace in {row.workspace_id for row in rows}:
             self.on_indexed(workspace)

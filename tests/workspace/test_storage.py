@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from pilothouse.core.settings import Settings
 from pilothouse.workspace import database
@@ -74,3 +76,34 @@ def test_the_core_runs_on_postgresql(pg_service: WorkspaceService):
     pg_service.index_pending()
     hits = pg_service.search(me, ws.name, "certificates expiring", mode="lexical").hits
     assert [(h.path, h.line_start, h.line_end) for h in hits] == [("/reports/cert.md", 1, 2)]
+
+
+def test_search_index_migrates_to_one_table_per_workspace_and_back(tmp_path: Path):
+    service = WorkspaceService(Settings(home=tmp_path), embedder=None)
+    service.initialize("alice")
+    me = service.local_actor()
+    for name in ("blue", "green"):
+        service.create_workspace(me, name)
+        service.write_file(
+            me, name, "/notes.md", f"# {name}\nthe canary was rolled back\n".encode()
+        )
+    service.index_pending()
+    config = database.alembic_config(service.engine)
+
+    command.downgrade(config, "0004")
+    with service.engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'canary'"))
+        assert rows.scalar_one() == 2
+        assert not conn.execute(
+            text("SELECT name FROM sqlite_master WHERE name LIKE 'chunks_fts_ws%'")
+        ).all()
+
+    command.upgrade(config, "head")
+    with service.engine.connect() as conn:
+        assert not conn.execute(
+            text("SELECT name FROM sqlite_master WHERE name = 'chunks_fts'")
+        ).all()
+    for name in ("blue", "green"):
+        hits = service.search(me, name, "rolled back canary", mode="lexical").hits
+        assert [(h.path, h.snippet.splitlines()[0]) for h in hits] == [("/notes.md", f"# {name}")]
+    service.close()

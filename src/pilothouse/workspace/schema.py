@@ -18,6 +18,8 @@ that the migrations produce exactly these tables.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -357,7 +359,28 @@ chunks = Table(
 )
 
 FTS_TABLE = "chunks_fts"
-"""SQLite only: an FTS5 table (rowid = chunks.id) created by migration 0003, not by metadata."""
+"""SQLite only: the prefix of the FTS5 tables, made by hand rather than from metadata.
+
+Migration 0003 made one table of that name for every workspace; since 0005 each
+workspace has its own (:func:`fts_table`), created when its first chunk is indexed.
+"""
+
+FTS_COLUMNS = "text, tokenize = 'porter unicode61', content = 'chunks', content_rowid = 'id'"
+"""An external-content FTS5 table over ``chunks.text``: the words are indexed, the text
+is kept once (in ``chunks``), and a row is removed with FTS5's ``'delete'`` command
+given the text it was indexed with."""
+
+
+def fts_table(workspace_id: str) -> str:
+    """The FTS5 table of one workspace: ``chunks_fts_ws_…`` (a digest for other ids).
+
+    Never one of the shadow-table names FTS5 gives ``chunks_fts`` itself
+    (``chunks_fts_data``, ``_idx``, ``_content``, ``_docsize``, ``_config``).
+    """
+    if re.fullmatch(r"ws_[a-z0-9_]{1,61}", workspace_id):
+        return f"{FTS_TABLE}_{workspace_id}"
+    return f"{FTS_TABLE}_h{hashlib.sha256(workspace_id.encode()).hexdigest()[:32]}"
+
 
 # -- pipeline (issue 5): repositories, the trigger inbox, runs and the job queue --------
 

@@ -1,7 +1,12 @@
 """Lexical search behind the ``LexicalIndex`` protocol.
 
-SQLite: an FTS5 table (``porter unicode61`` tokenizer, so "crashed" finds
-"crash") ranked by BM25. A query becomes an OR of its terms: a paraphrase shares
+SQLite: one FTS5 table per workspace (``porter unicode61`` tokenizer, so
+"crashed" finds "crash"), with external content (the text stays in ``chunks``
+only), ranked by BM25. One table per workspace rather than one with a workspace
+column: filtering on an unindexed column reads every matching row's content to
+throw most of it away, which at 100k chunks cost more than the ranking itself;
+and BM25's word statistics then come from the workspace's own documents, not
+from every tenant's. A query becomes an OR of its terms: a paraphrase shares
 few words with its target, and requiring all of them would find nothing. That
 same OR makes lexical ranking noisy for paraphrases, which is why hybrid search
 weights it below the semantic ranking (:mod:`.searching`).
@@ -13,12 +18,12 @@ computed at query time (correct, unindexed; a GIN index comes with scale-out).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
-from pilothouse.workspace.schema import FTS_TABLE
+from pilothouse.workspace.schema import FTS_COLUMNS, chunks, fts_table
 
 TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = """
@@ -56,34 +61,67 @@ class LexicalIndex(Protocol):
 
 class SQLiteFTS:
     def add(self, conn: Connection, rows: Sequence[tuple[int, str, str]]) -> None:
-        if rows:
+        for workspace_id, group in _by_workspace(rows).items():
+            table = fts_table(workspace_id)
             conn.execute(
-                text(f"INSERT INTO {FTS_TABLE} (rowid, text, workspace_id) VALUES (:id, :t, :w)"),
-                [{"id": cid, "w": ws, "t": body} for cid, ws, body in rows],
+                text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5({FTS_COLUMNS})")
+            )
+            conn.execute(
+                text(f"INSERT INTO {table} (rowid, text) VALUES (:id, :t)"),
+                [{"id": cid, "t": body} for cid, body in group],
             )
 
     def remove(self, conn: Connection, chunk_ids: Sequence[int]) -> None:
+        """Unindex chunks that are still in ``chunks`` (the delete needs their text)."""
         for start in range(0, len(chunk_ids), 500):
-            batch = list(chunk_ids[start : start + 500])
-            marks = ",".join(str(int(c)) for c in batch)
-            conn.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})"))
+            found = conn.execute(
+                select(chunks.c.id, chunks.c.workspace_id, chunks.c.text).where(
+                    chunks.c.id.in_(list(chunk_ids[start : start + 500]))
+                )
+            )
+            for workspace_id, group in _by_workspace(found).items():
+                table = fts_table(workspace_id)
+                if _exists(conn, table):
+                    conn.execute(
+                        text(
+                            f"INSERT INTO {table} ({table}, rowid, text) VALUES ('delete', :id, :t)"
+                        ),
+                        [{"id": cid, "t": body} for cid, body in group],
+                    )
 
     def search(
         self, conn: Connection, workspace_id: str, query: str, limit: int
     ) -> list[tuple[int, float]]:
         wanted = terms(query)
-        if not wanted:
+        table = fts_table(workspace_id)
+        if not wanted or not _exists(conn, table):
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in wanted)
         rows = conn.execute(
             text(
-                f"SELECT rowid, bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} "
-                f"WHERE {FTS_TABLE} MATCH :match AND workspace_id = :ws "
-                "ORDER BY rank LIMIT :limit"
+                f"SELECT rowid, bm25({table}) AS rank FROM {table} "
+                f"WHERE {table} MATCH :match ORDER BY rank LIMIT :limit"
             ),
-            {"match": match, "ws": workspace_id, "limit": limit},
+            {"match": match, "limit": limit},
         )
         return [(int(r.rowid), -float(r.rank)) for r in rows]
+
+
+def _by_workspace(rows: Iterable[Any]) -> dict[str, list[tuple[int, str]]]:
+    """``(chunk id, workspace id, text)`` rows grouped by workspace."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for chunk_id, workspace_id, body in rows:
+        groups.setdefault(workspace_id, []).append((int(chunk_id), body))
+    return groups
+
+
+def _exists(conn: Connection, table: str) -> bool:
+    return (
+        conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": table}
+        ).first()
+        is not None
+    )
 
 
 class PostgresFullText:

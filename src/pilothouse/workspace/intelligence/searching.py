@@ -2,12 +2,17 @@
 
 Two rankings feed a query: the lexical one (BM25 over an OR of the query's terms)
 and the semantic one (cosine over the workspace's vector matrix). Their union is
-re-scored: every candidate gets its exact cosine (lexical-only candidates too,
-looked up in the matrix), plus a bonus of ``LEXICAL_WEIGHT`` times its BM25
-score normalised to the best one. Meaning decides; shared words break near-ties.
-Plain reciprocal-rank fusion at equal weights lets the noisy OR-of-words ranking
-pull paraphrase queries down — on the labelled set in ``tests/data/search`` this
-fusion never does worse than semantic alone (see ``tests/workspace/intelligence``).
+re-scored on one scale, standard scores: every candidate gets its exact cosine
+(lexical-only candidates too, read from their stored vector) as a z-score against
+the semantic ranking's candidates, plus a bonus of ``LEXICAL_WEIGHT`` times its
+BM25 z-score among the lexical candidates when that is above their mean. Meaning
+decides; words the query shares with a chunk lift it by a fraction of the spread
+of cosines that query has, so the bonus means as much for a query whose
+candidates are all alike as for one where they differ widely. Plain
+reciprocal-rank fusion at equal weights lets the noisy OR-of-words ranking pull
+paraphrase queries down — on the labelled set in ``tests/data/search`` this fusion
+never does worse than semantic alone, with the float32 model or the int8 one
+(see ``tests/workspace/intelligence``).
 
 Candidates are then checked against the live files (a deleted file's chunks never
 show; a moved file shows under its new path) and the filters: path prefix, kind,
@@ -17,8 +22,10 @@ time, metadata, and whether older versions count (``include_history``).
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,16 +33,27 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, String, cast, distinct, func, select
 
-from pilothouse.workspace.intelligence.embedders import Embedder, Matrix, model_text, normalise
+from pilothouse.workspace.intelligence.embedders import (
+    Embedder,
+    EmbedderUnavailable,
+    Matrix,
+    model_text,
+    normalise,
+)
 from pilothouse.workspace.intelligence.lexical import LexicalIndex, terms
-from pilothouse.workspace.intelligence.vectors import VectorIndex
+from pilothouse.workspace.intelligence.vectors import Block, VectorIndex, nearest
 from pilothouse.workspace.models import _Serialisable
 from pilothouse.workspace.schema import chunks, file_versions, files
 
-LEXICAL_WEIGHT = 0.05
+LEXICAL_WEIGHT = 0.3
 CANDIDATES = 200
+PAGE = 40  # candidates read from the database at a time, best first
 SNIPPET = 240
 MODES = ("hybrid", "semantic", "lexical")
+SEARCH_WORKERS = 4  # searches embedding their query at once; more wait their turn
+
+log = logging.getLogger(__name__)
+_WORKERS = ThreadPoolExecutor(SEARCH_WORKERS, thread_name_prefix="search")  # threads start lazily
 
 
 @dataclass(frozen=True)
@@ -166,37 +184,116 @@ def query(
     vectors: VectorIndex,
     embedder: Embedder | None,
 ) -> tuple[str, list[Hit]]:
-    """``(mode actually used, hits)``; semantic modes fall back to lexical without a model."""
+    """``(mode actually used, hits)``; semantic modes fall back to lexical without a model.
+
+    The query is embedded and scored against the matrix on a worker thread while
+    this one runs the lexical ranking: the model, numpy and SQLite all release the
+    GIL, so a hybrid search costs about the slower of the two, not their sum. An
+    embedder that fails (an endpoint down) makes it a lexical search, as if there
+    were no model.
+    """
     used = mode if embedder is not None else "lexical"
     wanted_terms = terms(text)
     pool = max(CANDIDATES, limit * 20)
     lexical_scores: dict[int, float] = {}
     semantic_scores: dict[int, float] = {}
     query_vector: Matrix | None = None
+    ranking: Future[tuple[Matrix, list[tuple[int, float]]]] | None = None
+    block: Block | None = None
+    if used in ("hybrid", "semantic") and embedder is not None:
+        block = vectors.matrix(conn, workspace_id, embedder.name)
+        ranking = _WORKERS.submit(_semantic, embedder, text, block, pool)
     if used in ("hybrid", "lexical"):
         lexical_scores = dict(lexical.search(conn, workspace_id, text, pool))
-    if used in ("hybrid", "semantic") and embedder is not None:
-        query_vector = embedder.embed([model_text(text)])[0]
-        semantic_scores = dict(vectors.top(conn, workspace_id, embedder.name, query_vector, pool))
-    rows = _rows(conn, workspace_id, list({*lexical_scores, *semantic_scores}))
-    best_lexical = max(lexical_scores.values(), default=0.0) or 1.0
-    scored: list[tuple[float, Any]] = []
-    for chunk_id, row in rows.items():
-        if not _passes(row, filters):
-            continue
-        if used == "lexical":
-            score = lexical_scores.get(chunk_id, 0.0)
-        else:
-            semantic = semantic_scores.get(chunk_id)
-            if semantic is None and query_vector is not None:
-                vector = _vector_of(row, embedder.name if embedder else None)
-                semantic = float(vector @ query_vector) if vector is not None else 0.0
-            score = semantic or 0.0
-            if used == "hybrid":
-                score += LEXICAL_WEIGHT * lexical_scores.get(chunk_id, 0.0) / best_lexical
-        scored.append((score, row))
-    scored.sort(key=lambda item: (-item[0], item[1].path, item[1].line_start))
-    return used, [_hit(row, score, wanted_terms) for score, row in scored[:limit]]
+    if ranking is not None:
+        try:
+            query_vector, nearest = ranking.result()
+            semantic_scores = dict(nearest)
+        except EmbedderUnavailable as e:
+            log.warning("query embedding failed, searching lexically: %s", e.message)
+            used = "lexical"
+            if not lexical_scores:
+                lexical_scores = dict(lexical.search(conn, workspace_id, text, pool))
+    scores = _fuse(used, lexical_scores, semantic_scores, block, query_vector)
+    return used, _best(conn, workspace_id, scores, filters, limit, wanted_terms)
+
+
+def _fuse(
+    used: str,
+    lexical_scores: dict[int, float],
+    semantic_scores: dict[int, float],
+    block: Block | None,
+    query_vector: Matrix | None,
+) -> dict[int, float]:
+    """Every candidate's score in the mode used (see the module's docstring)."""
+    if used == "lexical":
+        return lexical_scores
+    candidates = {*lexical_scores, *semantic_scores}
+    missing = [c for c in candidates if c not in semantic_scores]
+    if missing and block is not None and query_vector is not None:
+        semantic_scores = {**semantic_scores, **block.cosines(missing, query_vector)}
+    if used == "semantic":
+        return {c: semantic_scores.get(c, -1.0) for c in candidates}
+    semantic_mean, semantic_spread = _spread(semantic_scores.values())
+    lexical_mean, lexical_spread = _spread(lexical_scores.values())
+    fused: dict[int, float] = {}
+    for chunk_id in candidates:
+        score = (semantic_scores.get(chunk_id, -1.0) - semantic_mean) / semantic_spread
+        if chunk_id in lexical_scores:
+            lexical_z = (lexical_scores[chunk_id] - lexical_mean) / lexical_spread
+            score += LEXICAL_WEIGHT * max(0.0, lexical_z)
+        fused[chunk_id] = score
+    return fused
+
+
+def _best(
+    conn: Connection,
+    workspace_id: str,
+    scores: dict[int, float],
+    filters: Filters,
+    limit: int,
+    query_terms: Sequence[str],
+) -> list[Hit]:
+    """The ``limit`` best candidates that are live and pass the filters, as hits.
+
+    Candidates are read from the database best first, a page at a time, until
+    ``limit`` have passed and the next one scores lower than the last of them — so
+    a search reads a few dozen rows rather than all of its candidates, and ties
+    are still broken by path and line as if every candidate had been read.
+    """
+    ordered = sorted(scores, key=lambda c: -scores[c])
+    page = max(2 * limit, PAGE)
+    passed: list[tuple[float, Any]] = []
+    start = 0
+    while start < len(ordered):
+        if len(passed) >= limit:
+            kth = sorted((score for score, _ in passed), reverse=True)[limit - 1]
+            if scores[ordered[start]] < kth:
+                break
+        batch = ordered[start : start + page]
+        start += page
+        rows = _rows(conn, workspace_id, batch)
+        passed.extend(
+            (scores[c], rows[c]) for c in batch if c in rows and _passes(rows[c], filters)
+        )
+    passed.sort(key=lambda item: (-item[0], item[1].path, item[1].line_start))
+    return [_hit(row, score, query_terms) for score, row in passed[:limit]]
+
+
+def _semantic(
+    embedder: Embedder, text: str, block: Block, pool: int
+) -> tuple[Matrix, list[tuple[int, float]]]:
+    vector = embedder.embed([model_text(text)])[0]
+    return vector, nearest(block, vector, pool)
+
+
+def _spread(scores: Iterable[float]) -> tuple[float, float]:
+    """Mean and standard deviation of a ranking's scores (deviation 1 when flat)."""
+    values = np.fromiter(scores, dtype=np.float64)
+    if len(values) == 0:
+        return 0.0, 1.0
+    deviation = float(values.std())
+    return float(values.mean()), deviation if deviation > 1e-9 else 1.0
 
 
 def _hit(row: Any, score: float, query_terms: Sequence[str]) -> Hit:

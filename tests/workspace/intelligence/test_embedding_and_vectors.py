@@ -144,3 +144,20 @@ def test_the_local_model_embeds_many_texts_like_one_at_a_time(minilm: Any):
     assert cosines.min() > 0.95 and np.median(cosines) > 0.99
     assert np.array_equal(np.argmax(together[:4] @ alone.T, axis=1), np.arange(4))
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_local_model_that_cannot_load_is_not_loaded_again(monkeypatch: pytest.MonkeyPatch):
+    from pilothouse.workspace.intelligence import minilm
+
+    attempts: list[int] = []
+
+    def build(self: minilm.LocalMiniLM) -> Any:
+        attempts.append(1)
+        raise EmbedderUnavailable("int8 is not available with this torch")
+
+    monkeypatch.setattr(minilm.LocalMiniLM, "_build", build)
+    model = minilm.LocalMiniLM()
+    for _ in range(3):
+        with pytest.raises(EmbedderUnavailable, match="int8 is not available"):
+            model.embed(["a"])
+    assert len(attempts) == 1

@@ -113,13 +113,13 @@ class QueryCache:
         self.inner = inner
         self.name = inner.name
         self.size = size
-        self._vectors: OrderedDict[tuple[str, str], Matrix] = OrderedDict()
+        self._vectors: OrderedDict[str, Matrix] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> Matrix:
-        if len(texts) != 1 or self.size <= 0:
+        if len(texts) != 1:
             return self.inner.embed(texts)
-        key = (self.inner.name, texts[0])
+        key = texts[0]
         with self._lock:
             found = self._vectors.get(key)
             if found is not None:

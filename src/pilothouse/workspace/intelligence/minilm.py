@@ -129,6 +129,7 @@ class LocalMiniLM:
         self.batch = batch
         self.threads = threads or cores()
         self._loaded: _Loaded | None = None
+        self._failed: str | None = None  # why loading failed: it is not retried
         self._lock = threading.Lock()
 
     @staticmethod
@@ -140,8 +141,14 @@ class LocalMiniLM:
 
     def _load(self) -> _Loaded:
         with self._lock:
+            if self._failed is not None:  # the indexer asks per claim: answer at once
+                raise EmbedderUnavailable(self._failed)
             if self._loaded is None:
-                self._loaded = self._build()
+                try:
+                    self._loaded = self._build()
+                except EmbedderUnavailable as e:
+                    self._failed = e.message
+                    raise
             return self._loaded
 
     def _build(self) -> _Loaded:

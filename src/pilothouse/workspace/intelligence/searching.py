@@ -99,8 +99,6 @@ def _rows(conn: Connection, workspace_id: str, ids: Sequence[int]) -> dict[int, 
                 chunks.c.line_end,
                 chunks.c.text,
                 chunks.c.meta,
-                chunks.c.vector,
-                chunks.c.model,
                 files.c.path,
                 files.c.version.label("newest"),
                 file_versions.c.created_at,
@@ -211,9 +209,9 @@ def query(
             semantic_scores = dict(nearest)
         except EmbedderUnavailable as e:
             log.warning("query embedding failed, searching lexically: %s", e.message)
-            used = "lexical"
-            if not lexical_scores:
+            if used == "semantic":  # the lexical ranking has not run yet
                 lexical_scores = dict(lexical.search(conn, workspace_id, text, pool))
+            used = "lexical"
     scores = _fuse(used, lexical_scores, semantic_scores, block, query_vector)
     return used, _best(conn, workspace_id, scores, filters, limit, wanted_terms)
 
